@@ -1,0 +1,96 @@
+"""Login, logout, first-run owner account and the login guard."""
+from urllib.parse import urlsplit
+
+from flask import flash
+from flask import make_response
+from flask import redirect
+from flask import request
+from flask import url_for
+from flask_login import current_user
+from flask_login import login_user
+from flask_login import logout_user
+
+from ..extensions import csrf
+from ..web import invalid
+from ..web import is_htmx
+from ..web import render
+from . import bp
+from . import service
+from .forms import LoginForm
+from .forms import OwnerForm
+
+PUBLIC_ENDPOINTS = {"auth.login", "auth.first_run", "static"}
+
+
+@bp.before_app_request
+def require_login():
+    """Send anonymous visitors to first run or login; then check CSRF on every POST.
+
+    Login comes first so that an expired session sends the user to the login page
+    instead of failing with a CSRF error.
+    """
+    if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
+        csrf.protect()
+        return None
+    target = "auth.first_run" if not service.has_users() else "auth.login"
+    url = url_for(target, next=_safe_next(request.full_path)) if target == "auth.login" \
+        else url_for(target)
+    if is_htmx():
+        # A fragment target must not receive the login page: make htmx navigate instead.
+        response = make_response("", 401)
+        response.headers["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
+def _safe_next(url):
+    """Keep only same-site relative paths, to avoid an open redirect."""
+    if not url or not url.startswith("/") or url.startswith("//") or urlsplit(url).netloc:
+        return None
+    return url.rstrip("?")
+
+
+@bp.route("/primer-uso", methods=["GET", "POST"])
+def first_run():
+    """Create the owner account; only possible while no account exists."""
+    if service.has_users():
+        return redirect(url_for("auth.login"))
+    form = OwnerForm()
+    if form.validate_on_submit():
+        try:
+            user = service.create_user(form.username.data, form.password.data)
+        except ValueError as exc:
+            form.username.errors.append(str(exc))
+        else:
+            login_user(user)
+            flash("Cuenta creada. Ahora conecta tu cuenta de Alegra.", "ok")
+            return redirect(url_for("settings.alegra"), 303)
+    if form.errors:
+        return invalid("auth/first_run.html", form=form)
+    return render("auth/first_run.html", form=form)
+
+
+@bp.route("/entrar", methods=["GET", "POST"])
+def login():
+    """Sign in with username and password."""
+    if not service.has_users():
+        return redirect(url_for("auth.first_run"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = service.authenticate(form.username.data, form.password.data)
+        except service.LoginRefused as exc:
+            form.password.errors.append(str(exc))
+        else:
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")) or url_for("home"), 303)
+    if form.errors:
+        return invalid("auth/login.html", form=form)
+    return render("auth/login.html", form=form)
+
+
+@bp.post("/salir")
+def logout():
+    """Sign out."""
+    logout_user()
+    return redirect(url_for("auth.login"), 303)

@@ -1,0 +1,113 @@
+"""Command-line tools: flask --app apunto_fact <command>."""
+import os
+import sys
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from . import crypto
+from .extensions import db
+
+
+def init_app(app):
+    """Register the commands."""
+    for command in (create_user, rotate_key, alegra_sandbox, serve):
+        app.cli.add_command(command)
+
+
+@click.command("create-user")
+@with_appcontext
+@click.argument("username")
+@click.option("--password", help="Contraseña (si no se da, se pide sin mostrarla).")
+def create_user(username, password):
+    """Create a user account (asks for the password)."""
+    from .auth import service
+
+    if password is None:
+        password = click.prompt("Contraseña", hide_input=True, confirmation_prompt=True)
+    try:
+        service.create_user(username, password)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Usuario «{service.normalize_username(username)}» creado.")
+
+
+@click.command("rotate-key")
+@with_appcontext
+def rotate_key():
+    """Re-encrypt the stored Alegra token under a new key."""
+    from .settings.models import AlegraConnection
+
+    rows = [r for r in db.session.query(AlegraConnection).all() if r.token_encrypted]
+    try:
+        if crypto.keys_from_environment():
+            # The environment cannot be rewritten from here: re-encrypt with its newest key.
+            new = None
+            tokens = crypto.rotate([r.token_encrypted for r in rows])
+        else:
+            new = crypto.new_key()
+            tokens = crypto.rotate([r.token_encrypted for r in rows], key=new)
+    except crypto.KeyProblem as exc:
+        raise click.ClickException(str(exc)) from exc
+    for row, token in zip(rows, tokens):
+        row.token_encrypted = token
+    db.session.commit()
+    if new:
+        crypto.install_key(new)
+        click.echo(f"Llave nueva guardada en instance/{crypto.KEY_FILE}; "
+                   f"{len(rows)} secreto(s) re-cifrado(s).")
+    else:
+        click.echo(f"{len(rows)} secreto(s) re-cifrado(s) con la primera llave de "
+                   "APUNTO_FERNET_KEYS; ya puedes quitar las llaves anteriores de esa variable.")
+
+
+def _sandbox_server(port):
+    from .sandbox.server import SandboxServer
+
+    cfg = current_app.config
+    return SandboxServer(cfg["SANDBOX_STATE_PATH"], email=cfg["SANDBOX_EMAIL"],
+                         token=cfg["SANDBOX_TOKEN"], port=port,
+                         rate_limit=cfg["SANDBOX_RATE_LIMIT"])
+
+
+def _announce_sandbox(server):
+    cfg = current_app.config
+    click.echo(f"Sandbox local de Alegra en {server.url}")
+    click.echo(f"  Usuario de la API: {cfg['SANDBOX_EMAIL']}")
+    click.echo(f"  Token:             {cfg['SANDBOX_TOKEN']}  (solo para pruebas)")
+
+
+@click.command("alegra-sandbox")
+@with_appcontext
+@click.option("--port", default=5001, show_default=True, type=int)
+def alegra_sandbox(port):
+    """Run the local Alegra sandbox on its own."""
+    server = _sandbox_server(port)
+    _announce_sandbox(server)
+    server.serve_forever()
+
+
+@click.command("serve")
+@with_appcontext
+@click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="HOST o 127.0.0.1")
+@click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), type=int,
+              show_default="PORT o 5000")
+@click.option("--sandbox/--no-sandbox", default=True, show_default=True,
+              help="Iniciar también el sandbox local de Alegra.")
+def serve(host, port, sandbox):
+    """Serve the app with waitress (and the local Alegra sandbox)."""
+    from waitress import serve as waitress_serve
+
+    if sandbox:
+        try:
+            server = _sandbox_server(current_app.config["SANDBOX_PORT"]).start()
+        except OSError as exc:
+            click.echo(f"Aviso: no se pudo iniciar el sandbox ({exc}); ¿ya está corriendo?",
+                       err=True)
+        else:
+            _announce_sandbox(server)
+    click.echo(f"apunto-fact en http://{host}:{port}  (Ctrl+C para salir)")
+    sys.stdout.flush()
+    waitress_serve(current_app._get_current_object(), host=host, port=port, threads=8,
+                   ident="apunto-fact")

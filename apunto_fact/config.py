@@ -1,0 +1,79 @@
+"""Configuration: defaults, then instance/config.py, then environment, then test overrides."""
+import os
+import secrets
+
+DEFAULTS = {
+    "ALEGRA_PRODUCTION_URL": "https://api.alegra.com/api/v1",
+    "ALEGRA_SANDBOX_URL": "http://127.0.0.1:5001/api/v1",
+    "ALEGRA_CONNECT_TIMEOUT": 5.0,
+    "ALEGRA_READ_TIMEOUT": 30.0,
+    # The status check is interactive: fail fast rather than keep the user waiting.
+    "ALEGRA_STATUS_READ_TIMEOUT": 10.0,
+    "ALEGRA_MAX_RATE_WAIT": 65.0,
+    "SANDBOX_EMAIL": "demo@sandbox.apunto.mx",
+    "SANDBOX_TOKEN": "sbx-demo-7f3a9c2e41d8",
+    "SANDBOX_PORT": 5001,
+    "SANDBOX_RATE_LIMIT": 150,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    # CSRF tokens live as long as the session: a bookkeeper may leave a form open for hours.
+    "WTF_CSRF_TIME_LIMIT": None,
+    "WTF_CSRF_HEADERS": ["X-CSRFToken"],
+    # CSRF is checked in auth.views.require_login, right after the login check.
+    "WTF_CSRF_CHECK_DEFAULT": False,
+    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    "MAX_FORM_MEMORY_SIZE": 4 * 1024 * 1024,
+    "LOGIN_MAX_FAILURES": 5,
+    "LOGIN_LOCK_SECONDS": 300,
+    "PASSWORD_HASH_METHOD": "scrypt",
+    "DISPLAY_TIMEZONE": "America/Mexico_City",
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+}
+
+# Environment variable -> config key. Only these are read from the environment.
+ENVIRONMENT = {
+    "APUNTO_DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+    "APUNTO_ALEGRA_URL": "ALEGRA_PRODUCTION_URL",
+    "APUNTO_SANDBOX_URL": "ALEGRA_SANDBOX_URL",
+    "APUNTO_FERNET_KEYS": "FERNET_KEYS",
+    "SECRET_KEY": "SECRET_KEY",
+}
+
+
+def load(app, test_config=None):
+    """Fill app.config in the documented order and derive what is missing."""
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    for var, key in ENVIRONMENT.items():
+        if os.environ.get(var):
+            app.config[key] = os.environ[var]
+    if test_config:
+        app.config.from_mapping(test_config)
+    app.config.setdefault(
+        "SQLALCHEMY_DATABASE_URI",
+        "sqlite:///" + os.path.join(app.instance_path, "apunto_fact.sqlite"),
+    )
+    app.config.setdefault("SANDBOX_STATE_PATH", os.path.join(app.instance_path, "alegra-sandbox.sqlite"))
+    app.config.setdefault("ARCHIVE_PATH", os.path.join(app.instance_path, "archivo"))
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
+
+
+def _instance_secret(instance_path):
+    """Return the secret key stored in instance/, creating it on first run."""
+    path = os.path.join(instance_path, "secret_key")
+    if not os.path.exists(path):
+        write_private(path, secrets.token_hex(32))
+    with open(path, encoding="ascii") as fh:
+        return fh.read().strip()
+
+
+def write_private(path, text):
+    """Write text to path readable only by the owner (0600), atomically."""
+    tmp = f"{path}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(text + "\n")
+    os.replace(tmp, path)

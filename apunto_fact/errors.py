@@ -1,0 +1,49 @@
+"""Error pages in Spanish; never a traceback in front of a user."""
+from flask import make_response
+from flask import render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from .extensions import db
+from .web import is_htmx
+
+MESSAGES = {
+    400: "La solicitud no es válida.",
+    403: "No tienes permiso para ver esta página.",
+    404: "La página que buscas no existe.",
+    405: "Esa acción no está permitida aquí.",
+    413: "Lo que enviaste es demasiado grande. Revisa que ningún campo o archivo sea enorme.",
+    500: "Ocurrió un error inesperado. Nada de lo que ya estaba guardado se perdió; "
+         "intenta de nuevo.",
+}
+CSRF_MESSAGE = ("El formulario expiró o no se envió desde esta aplicación. Recarga la página "
+                "e intenta de nuevo; lo que ya estaba guardado no cambió.")
+
+
+def _respond(status, message):
+    if is_htmx():
+        # htmx does not swap error responses; static/app.js shows this text as a notice.
+        response = make_response(message, status)
+        response.mimetype = "text/plain"
+        return response
+    return make_response(render_template("errors/error.html", status=status,
+                                         message=message), status)
+
+
+def init_app(app):
+    """Register the handlers."""
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(_error):
+        return _respond(400, CSRF_MESSAGE)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        status = error.code or 500
+        return _respond(status, MESSAGES.get(status, error.description or MESSAGES[400]))
+
+    @app.errorhandler(Exception)
+    def unexpected(error):
+        db.session.rollback()
+        app.logger.exception("Unhandled error: %s", type(error).__name__)
+        return _respond(500, MESSAGES[500])

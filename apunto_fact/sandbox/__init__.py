@@ -1,0 +1,27 @@
+"""The local Alegra sandbox: an emulator of the Alegra REST contract served over real HTTP."""
+from flask import Flask
+
+from .faults import Faults
+from .faults import RateLimiter
+from .seed import seed
+from .store import Store
+
+
+def create_sandbox_app(state_path, *, email, token, rate_limit=150, window=60.0):
+    """Build the sandbox WSGI app with its own SQLite state at state_path."""
+    from . import api
+
+    app = Flask(__name__)
+    app.config.update(SANDBOX_EMAIL=email, SANDBOX_TOKEN=token, JSON_SORT_KEYS=False)
+    app.json.ensure_ascii = False
+    store = Store(state_path)
+    seed(store)
+    app.extensions["sandbox"] = {
+        "store": store,
+        "faults": Faults(),
+        "limiter": RateLimiter(rate_limit, window),
+    }
+    app.register_blueprint(api.bp)
+    app.register_blueprint(api.admin)
+    app.wsgi_app = api.DropMiddleware(app.wsgi_app)
+    return app

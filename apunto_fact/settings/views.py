@@ -1,0 +1,67 @@
+"""Configuración views: Integraciones → Alegra."""
+from flask import redirect
+from flask import url_for
+
+from .. import crypto
+from ..web import invalid
+from ..web import is_htmx
+from ..web import render
+from . import alegra
+from . import bp
+from .forms import AlegraForm
+
+PAGE = "settings/alegra.html"
+PANEL = "settings/_alegra_panel.html"
+
+
+@bp.get("/")
+def index():
+    """Configuración starts at the Alegra connection."""
+    return redirect(url_for("settings.alegra"))
+
+
+def _panel_context(form, conn, saved=False):
+    try:
+        ending, key_error = alegra.token_ending(conn), None
+    except crypto.KeyProblem as exc:
+        ending, key_error = None, str(exc)
+    return {"form": form, "conn": conn, "token_ending": ending, "key_error": key_error,
+            "saved": saved, "environments": alegra.ENVIRONMENTS}
+
+
+@bp.route("/integraciones/alegra", methods=["GET", "POST"], endpoint="alegra")
+def alegra_settings():
+    """Show and save the Alegra credentials; the status loads by itself."""
+    conn = alegra.connection()
+    form = AlegraForm(obj=conn)
+    if form.validate_on_submit():
+        errors = alegra.save_credentials(conn, form.environment.data, form.api_email.data,
+                                         form.api_token.data)
+        for field, message in errors.items():
+            getattr(form, field).errors.append(message)
+        if not errors:
+            if not is_htmx():
+                return redirect(url_for("settings.alegra"), 303)
+            return render(PAGE, PANEL, **_panel_context(AlegraForm(obj=conn), conn, saved=True))
+    if form.errors:
+        return invalid(PAGE, PANEL, **_panel_context(form, conn))
+    return render(PAGE, PANEL, **_panel_context(form, conn))
+
+
+@bp.post("/integraciones/alegra/demo")
+def alegra_demo():
+    """Fill in the local sandbox's demo credentials with one click."""
+    conn = alegra.connection()
+    alegra.use_demo_credentials(conn)
+    if not is_htmx():
+        return redirect(url_for("settings.alegra"), 303)
+    return render(PAGE, PANEL, **_panel_context(AlegraForm(obj=conn), conn, saved=True))
+
+
+@bp.post("/integraciones/alegra/estado")
+def alegra_status():
+    """Check the connection now and return the status fragment."""
+    conn = alegra.check_connection()
+    if not is_htmx():
+        return redirect(url_for("settings.alegra"), 303)
+    return render(PAGE, "settings/_alegra_status.html", conn=conn)

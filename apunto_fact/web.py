@@ -1,0 +1,31 @@
+"""HTMX-aware response helpers shared by every blueprint."""
+from flask import make_response
+from flask import redirect
+from flask import render_template
+from flask import request
+
+
+def is_htmx():
+    """Return True when the request was sent by htmx (and is not a boosted navigation)."""
+    return request.headers.get("HX-Request") == "true" and \
+        request.headers.get("HX-Boosted") != "true"
+
+
+def render(template, fragment=None, status=200, **context):
+    """Render the fragment for htmx requests and the full page otherwise."""
+    name = fragment if fragment and is_htmx() else template
+    return make_response(render_template(name, **context), status)
+
+
+def invalid(template, fragment=None, **context):
+    """Render a form with errors: 422 so htmx swaps it and tests can tell (house style)."""
+    return render(template, fragment, status=422, **context)
+
+
+def redirect_to(url):
+    """Redirect a normal request with 303, and an htmx request with HX-Location."""
+    if is_htmx():
+        response = make_response("", 204)
+        response.headers["HX-Location"] = url
+        return response
+    return redirect(url, 303)

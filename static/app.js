@@ -1,0 +1,27 @@
+// The only script of the app besides htmx: show a notice when an htmx request fails,
+// because htmx does not swap error responses into the page.
+(function () {
+  "use strict";
+  function notice(text) {
+    var box = document.getElementById("notice");
+    if (!box) { return; }
+    box.textContent = text;
+    box.hidden = false;
+    clearTimeout(box._timer);
+    box._timer = setTimeout(function () { box.hidden = true; }, 12000);
+  }
+  document.addEventListener("htmx:responseError", function (evt) {
+    var xhr = evt.detail.xhr;
+    var type = xhr.getResponseHeader("Content-Type") || "";
+    var text = type.indexOf("text/plain") === 0 && xhr.responseText
+      ? xhr.responseText
+      : "No se pudo completar la acción (error " + xhr.status + "). Intenta de nuevo.";
+    notice(text);
+  });
+  document.addEventListener("htmx:sendError", function () {
+    notice("No hay conexión con apunto-fact. ¿Sigue abierta la ventana donde se inició?");
+  });
+  document.addEventListener("click", function (evt) {
+    if (evt.target && evt.target.id === "notice") { evt.target.hidden = true; }
+  });
+})();

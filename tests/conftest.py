@@ -1,0 +1,179 @@
+"""Fixtures: the app on a migrated temp database, and the Alegra sandbox over real HTTP."""
+import os
+import re
+import shutil
+
+import pytest
+import requests
+
+from apunto_fact import create_app
+from apunto_fact.sandbox.server import SandboxServer
+
+SANDBOX_EMAIL = "demo@sandbox.apunto.mx"
+SANDBOX_TOKEN = "sbx-test-token-3d8f0a91c7"
+PASSWORD = "contraseña-segura"
+
+
+@pytest.fixture(scope="session")
+def sandbox_server(tmp_path_factory):
+    """One sandbox for the whole run, on a free port."""
+    path = tmp_path_factory.mktemp("sandbox") / "state.sqlite"
+    server = SandboxServer(str(path), email=SANDBOX_EMAIL, token=SANDBOX_TOKEN).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sandbox(sandbox_server):
+    """The sandbox, with faults, counters and the rate window reset after each test."""
+    yield sandbox_server
+    requests.post(f"{sandbox_server.root}/_sandbox/faults",
+                  json={"clear": True, "rate_limit": 150, "window": 60}, timeout=5)
+    requests.post(f"{sandbox_server.root}/_sandbox/stats/reset", timeout=5)
+
+
+def set_faults(sandbox, **config):
+    """Configure the sandbox's fault injection over HTTP."""
+    requests.post(f"{sandbox.root}/_sandbox/faults", json=config, timeout=5).raise_for_status()
+
+
+def sandbox_calls(sandbox):
+    """Return the sandbox's call counters."""
+    return requests.get(f"{sandbox.root}/_sandbox/stats", timeout=5).json()
+
+
+@pytest.fixture(scope="session")
+def migrated_db(tmp_path_factory):
+    """A database file upgraded through every migration once; tests get copies."""
+    from flask_migrate import upgrade
+
+    folder = tmp_path_factory.mktemp("template")
+    path = folder / "template.sqlite"
+    app = create_app({"TESTING": True, "INSTANCE_PATH": str(folder), "SECRET_KEY": "x",
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    with app.app_context():
+        upgrade()
+        from apunto_fact.extensions import db
+        db.engine.dispose()
+    return path
+
+
+@pytest.fixture
+def app_config(tmp_path, migrated_db, sandbox_server):
+    """Configuration of the app under test; tests may adjust it before `app` is built."""
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    shutil.copy(migrated_db, instance / "apunto_fact.sqlite")
+    return {
+        "TESTING": True,
+        "INSTANCE_PATH": str(instance),
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'apunto_fact.sqlite'}",
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "ALEGRA_SANDBOX_URL": sandbox_server.url,
+        "SANDBOX_EMAIL": SANDBOX_EMAIL,
+        "SANDBOX_TOKEN": SANDBOX_TOKEN,
+        "ALEGRA_STATUS_READ_TIMEOUT": 2.0,
+        "ALEGRA_READ_TIMEOUT": 2.0,
+    }
+
+
+@pytest.fixture
+def app(app_config, monkeypatch):
+    """The app, isolated from the developer's environment variables."""
+    for var in ("APUNTO_DATABASE_URL", "APUNTO_ALEGRA_URL", "APUNTO_SANDBOX_URL",
+                "APUNTO_FERNET_KEYS", "SECRET_KEY", "APUNTO_INSTANCE_PATH"):
+        monkeypatch.delenv(var, raising=False)
+    application = create_app(app_config)
+    yield application
+    with application.app_context():
+        from apunto_fact.extensions import db
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    """A test client."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner."""
+    return app.test_cli_runner()
+
+
+def csrf_from(html):
+    """Return the CSRF token embedded in a rendered page."""
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or \
+        re.search(r'name="csrf_token" value="([^"]+)"', html) or \
+        re.search(r'"X-CSRFToken": "([^"]+)"', html)
+    assert match, "no CSRF token in page"
+    return match.group(1)
+
+
+class Browserless:
+    """Helper that signs in and posts forms with the page's CSRF token, like a user."""
+
+    def __init__(self, client):
+        self.client = client
+        self.token = None
+
+    def get(self, url, **kwargs):
+        response = self.client.get(url, **kwargs)
+        if response.mimetype == "text/html" and b"csrf" in response.data.lower():
+            try:
+                self.token = csrf_from(response.get_data(as_text=True))
+            except AssertionError:
+                pass
+        return response
+
+    def post(self, url, data=None, htmx=False, **kwargs):
+        if self.token is None:
+            self.get("/")
+        data = {"csrf_token": self.token, **(data or {})}
+        headers = kwargs.pop("headers", {})
+        if htmx:
+            headers = {"HX-Request": "true", **headers}
+        return self.client.post(url, data=data, headers=headers, **kwargs)
+
+    def create_owner(self, username="duena", password=PASSWORD):
+        self.get("/primer-uso")
+        return self.post("/primer-uso", {"username": username, "password": password,
+                                         "confirm": password})
+
+    def login(self, username="duena", password=PASSWORD):
+        self.get("/entrar")
+        return self.post("/entrar", {"username": username, "password": password})
+
+
+@pytest.fixture
+def user(client):
+    """A signed-in owner on a fresh instance."""
+    helper = Browserless(client)
+    response = helper.create_owner()
+    assert response.status_code == 303
+    helper.get("/")
+    return helper
+
+
+@pytest.fixture
+def connected(user, sandbox):
+    """A signed-in owner whose Alegra connection points at the sandbox."""
+    user.get("/configuracion/integraciones/alegra")
+    response = user.post("/configuracion/integraciones/alegra",
+                         {"environment": "sandbox", "api_email": SANDBOX_EMAIL,
+                          "api_token": SANDBOX_TOKEN})
+    assert response.status_code == 303
+    return user
+
+
+def instance_bytes(app):
+    """Every byte stored under the instance folder (database, WAL, keys)."""
+    chunks = []
+    for root, _dirs, files in os.walk(app.instance_path):
+        for name in files:
+            with open(os.path.join(root, name), "rb") as fh:
+                chunks.append(fh.read())
+    return b"".join(chunks)
