@@ -23,6 +23,8 @@ DEFAULTS = {
     "WTF_CSRF_HEADERS": ["X-CSRFToken"],
     # CSRF is checked in auth.views.require_login, right after the login check.
     "WTF_CSRF_CHECK_DEFAULT": False,
+    # Built-in WTForms messages come from WTForms' own Spanish catalog (forms.BaseForm).
+    "WTF_I18N_ENABLED": False,
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
     "MAX_FORM_MEMORY_SIZE": 4 * 1024 * 1024,
     "LOGIN_MAX_FAILURES": 5,

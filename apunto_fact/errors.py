@@ -1,5 +1,6 @@
 """Error pages in Spanish; never a traceback in front of a user."""
 from flask import make_response
+from markupsafe import escape
 from flask import render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -16,6 +17,8 @@ MESSAGES = {
     500: "Ocurrió un error inesperado. Nada de lo que ya estaba guardado se perdió; "
          "intenta de nuevo.",
 }
+FALLBACK = ('<!doctype html><html lang="es-MX"><meta charset="utf-8"><title>Error</title>'
+            '<h1>{message}</h1><p>Código {status}. <a href="/">Volver al inicio</a></p></html>')
 CSRF_MESSAGE = ("El formulario expiró o no se envió desde esta aplicación. Recarga la página "
                 "e intenta de nuevo; lo que ya estaba guardado no cambió.")
 
@@ -26,8 +29,11 @@ def _respond(status, message):
         response = make_response(message, status)
         response.mimetype = "text/plain"
         return response
-    return make_response(render_template("errors/error.html", status=status,
-                                         message=message), status)
+    try:
+        html = render_template("errors/error.html", status=status, message=message)
+    except Exception:  # noqa: BLE001 - the page itself may depend on what just failed (the DB)
+        html = FALLBACK.format(message=escape(message), status=status)
+    return make_response(html, status)
 
 
 def init_app(app):

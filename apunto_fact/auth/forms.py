@@ -1,15 +1,15 @@
 """Forms of the owner account."""
-from flask_wtf import FlaskForm
 from wtforms import PasswordField
 from wtforms import StringField
 from wtforms.validators import DataRequired
 from wtforms.validators import EqualTo
 from wtforms.validators import Length
 
+from ..forms import BaseForm
 from .service import MIN_PASSWORD
 
 
-class LoginForm(FlaskForm):
+class LoginForm(BaseForm):
     """Sign in."""
 
     username = StringField("Usuario", validators=[DataRequired("Escribe tu usuario."),
@@ -18,7 +18,7 @@ class LoginForm(FlaskForm):
                                                        Length(max=200)])
 
 
-class OwnerForm(FlaskForm):
+class OwnerForm(BaseForm):
     """First run: create the owner account."""
 
     username = StringField("Usuario", validators=[

@@ -77,9 +77,15 @@ def _authenticated_user():
     return email if ok else None
 
 
-@bp.before_request
+@bp.before_app_request
 def guard():
-    """Apply auth, the rate limit and any injected fault, in Alegra's order."""
+    """Apply auth, the rate limit and any injected fault, in Alegra's order.
+
+    App-wide (not per blueprint) so unknown API paths are also authenticated, counted
+    and answered the Alegra way.
+    """
+    if not request.path.startswith(bp.url_prefix + "/"):
+        return None
     user = _authenticated_user()
     if user is None:
         return alegra_error(401, "Las credenciales de autenticación no son válidas. Verifica "
@@ -111,7 +117,7 @@ def guard():
     return response
 
 
-@bp.after_request
+@bp.after_app_request
 def rate_headers(response):
     """Send the X-Rate-Limit-* headers on every response, as Alegra does."""
     for key, value in getattr(request, "rate_headers", {}).items():
@@ -123,13 +129,13 @@ def rate_headers(response):
     return response
 
 
-@bp.errorhandler(404)
+@bp.app_errorhandler(404)
 def not_found(_error):
     """Answer unknown routes and ids the Alegra way."""
     return alegra_error(404, "El recurso solicitado no existe.")
 
 
-@bp.errorhandler(405)
+@bp.app_errorhandler(405)
 def not_allowed(_error):
     """Answer a wrong HTTP method the Alegra way."""
     return alegra_error(405, "Método no permitido.")
