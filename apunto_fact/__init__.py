@@ -82,18 +82,23 @@ def _sqlite_pragmas(dbapi_connection, _record):
 def register_blueprints(app):
     """Register one blueprint per area."""
     from .auth import bp as auth_bp
+    from .customers import bp as customers_bp
+    from .products import bp as products_bp
+    from .sat.views import bp as sat_bp
     from .settings import bp as settings_bp
 
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(settings_bp)
+    for blueprint in (auth_bp, settings_bp, customers_bp, products_bp, sat_bp):
+        app.register_blueprint(blueprint)
 
 
 def register_pages(app):
     """Register the home page and the template helpers every page uses."""
     from flask_login import current_user
 
+    from . import money
     from . import timeutil
     from .settings import alegra
+    from .sat.rules import capital_suffix
     from .web import is_htmx
 
     @app.get("/")
@@ -109,4 +114,6 @@ def register_pages(app):
         return {"alegra_conn": alegra.connection(), "nav_items": items}
 
     app.add_template_filter(timeutil.fmt, "datetime")
+    app.add_template_filter(money.fmt, "money")
     app.add_template_global(is_htmx)
+    app.add_template_global(capital_suffix)

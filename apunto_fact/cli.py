@@ -12,7 +12,7 @@ from .extensions import db
 
 def init_app(app):
     """Register the commands."""
-    for command in (create_user, rotate_key, alegra_sandbox, serve):
+    for command in (create_user, rotate_key, alegra_sandbox, serve, sat_info):
         app.cli.add_command(command)
 
 
@@ -111,3 +111,25 @@ def serve(host, port, sandbox):
     sys.stdout.flush()
     waitress_serve(current_app._get_current_object(), host=host, port=port, threads=8,
                    ident="apunto-fact")
+
+
+@click.command("sat-info")
+@with_appcontext
+def sat_info():
+    """Print which SAT catalogs are loaded, how many entries, and their source."""
+    from .sat import catalogs as cat
+    from .sat import search
+
+    source = search.source()
+    click.echo(f"Fuente: {source['source']} (archivo del {source['catalogs_db_date']}, "
+               f"generado el {source['generated']})")
+    for name, catalog in (("c_ClaveProdServ", search.PRODUCTOS),
+                          ("c_ClaveUnidad", search.UNIDADES),
+                          ("c_CodigoPostal", search.CODIGOS_POSTALES),
+                          ("c_Moneda", search.MONEDAS)):
+        click.echo(f"  {name:<22}{len(catalog):>7,} claves")
+    for name, table in (("c_RegimenFiscal", cat.REGIMENES), ("c_UsoCFDI", cat.USOS_CFDI),
+                        ("c_FormaPago", cat.FORMAS_PAGO), ("c_MetodoPago", cat.METODOS_PAGO),
+                        ("c_ObjetoImp", cat.OBJETOS_IMP),
+                        ("c_MotivoCancelacion", cat.MOTIVOS_CANCELACION)):
+        click.echo(f"  {name:<22}{len(table):>7,} claves (CFDI 4.0, phpcfdi 2026-08-06)")

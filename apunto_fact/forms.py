@@ -1,4 +1,7 @@
-"""What every form shares: Spanish built-in messages and choice lists."""
+"""What every form shares: Spanish messages, choice lists and live (HTMX) field checks."""
+import json
+
+from flask import url_for
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice
 
@@ -10,12 +13,96 @@ class BaseForm(FlaskForm):
         locales = ["es_MX", "es"]
 
 
-def choices(pairs):
+def choices(pairs, placeholder=None):
     """Turn (value, label) pairs or a dict into WTForms choices."""
     items = pairs.items() if isinstance(pairs, dict) else pairs
-    return [SelectChoice(str(value), label) for value, label in items]
+    options = [SelectChoice(str(value), label) for value, label in items]
+    return ([SelectChoice("", placeholder)] if placeholder else []) + options
 
 
 def strip(value):
     """Filter: trim surrounding white space from text input."""
     return value.strip() if isinstance(value, str) else value
+
+
+def upper(value):
+    """Filter: trim and uppercase (RFCs, SAT keys)."""
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+class RuleForm(BaseForm):
+    """A form checked by a function of sat.rules, re-checked field by field while typing.
+
+    Subclasses set LIVE_ENDPOINT (the view that answers live checks), LIVE_FIELDS
+    (trigger field -> fields whose options or value depend on it) and implement
+    ``findings()``; ``refresh()`` recomputes choices and hints from the current data.
+    """
+
+    LIVE_ENDPOINT = None
+    LIVE_FIELDS = {}
+    CHECK_ON_CHANGE_ONLY = ()  # text fields that must not be checked while typing
+    TYPING = "change, keyup changed delay:600ms"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self:
+            field.warnings, field.hint_text = [], None
+        self._wire_live()
+        self.refresh()
+
+    def _wire_live(self):
+        url = url_for(self.LIVE_ENDPOINT)
+        for name in self.LIVE_FIELDS:
+            field = self[name]
+            typed = field.type in ("StringField", "EmailField", "DecimalField", "IntegerField") \
+                and name not in self.CHECK_ON_CHANGE_ONLY
+            field.render_kw = {
+                **(field.render_kw or {}),
+                "hx-post": url, "hx-trigger": self.TYPING if typed else "change",
+                "hx-include": "closest form", "hx-swap": "none",
+                # A newer check replaces an older one still in flight (no stale answers).
+                "hx-sync": "closest form:replace",
+                "hx-vals": json.dumps({"_trigger": name}),
+            }
+
+    def refresh(self):
+        """Recompute dynamic choices and hints from the current data."""
+
+    def findings(self):
+        """Return sat.rules.Findings for the current data."""
+        raise NotImplementedError
+
+    def on_change(self, trigger, fix):
+        """Adjust values after trigger changed (or a one-click fix); return changed names."""
+        return set()
+
+    def validate(self, extra_validators=None):
+        """Run the field validators, then the SAT rules; errors land on their fields."""
+        valid = super().validate(extra_validators)
+        findings = self.findings()
+        self._apply(findings, names=None)
+        return valid and not any(f.errors for f in self)
+
+    def _apply(self, findings, names):
+        for name, message in findings.errors.items():
+            if name in self._fields and (names is None or name in names):
+                if message not in self[name].errors:
+                    self[name].errors = [*self[name].errors, message]
+        for name, message in findings.warnings.items():
+            if name in self._fields and (names is None or name in names):
+                self[name].warnings.append(message)
+
+    def live(self, trigger, fix=None):
+        """Re-check after one field changed; return [(name, whole_field)] to re-render.
+
+        The trigger's own input is left alone (the user may still be typing in it) unless
+        the server changed its value; dependent fields are re-rendered whole.
+        """
+        changed = self.on_change(trigger, fix)
+        self.refresh()
+        dependents = [n for n in self.LIVE_FIELDS.get(trigger, []) if n != trigger]
+        shown = {trigger} | {n for n in dependents if self[n].data not in (None, "")}
+        for field in self:
+            field.errors = []
+        self._apply(self.findings(), names=shown)
+        return [(trigger, trigger in changed)] + [(n, True) for n in dependents]

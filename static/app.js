@@ -23,5 +23,14 @@
   });
   document.addEventListener("click", function (evt) {
     if (evt.target && evt.target.id === "notice") { evt.target.hidden = true; }
+    // Autocomplete pick lists: put the chosen key in its input and let htmx re-check it.
+    var option = evt.target.closest ? evt.target.closest("[data-pick-value]") : null;
+    if (!option) { return; }
+    var input = document.getElementById(option.getAttribute("data-pick-target"));
+    if (!input) { return; }
+    input.value = option.getAttribute("data-pick-value");
+    var list = option.closest(".picklist-box");
+    if (list) { list.innerHTML = ""; }
+    input.dispatchEvent(new Event("change", { bubbles: true }));
   });
 })();

@@ -18,3 +18,21 @@ class AlegraConnection(db.Model):
     status_checked_at = db.Column(db.DateTime)
     company_name = db.Column(db.String(300))
     company_rfc = db.Column(db.String(13))
+
+
+class Company(db.Model):
+    """The emisor's fiscal data (one row): what every invoice is issued with."""
+
+    __tablename__ = "company"
+
+    id = db.Column(db.Integer, primary_key=True)
+    rfc = db.Column(db.String(13), nullable=False)
+    name = db.Column(db.String(300), nullable=False)
+    regimen = db.Column(db.String(3), nullable=False)
+    cp = db.Column(db.String(5), nullable=False)
+    street = db.Column(db.String(200))
+    exterior = db.Column(db.String(50))
+    interior = db.Column(db.String(50))
+    colonia = db.Column(db.String(200))
+    municipio = db.Column(db.String(200))
+    estado = db.Column(db.String(100))

@@ -1,5 +1,8 @@
 """Configuración views: Integraciones → Alegra."""
+from flask import abort
 from flask import redirect
+from flask import render_template
+from flask import request
 from flask import url_for
 
 from .. import crypto
@@ -8,7 +11,9 @@ from ..web import is_htmx
 from ..web import render
 from . import alegra
 from . import bp
+from . import company
 from .forms import AlegraForm
+from .forms import CompanyForm
 
 PAGE = "settings/alegra.html"
 PANEL = "settings/_alegra_panel.html"
@@ -65,3 +70,37 @@ def alegra_status():
     if not is_htmx():
         return redirect(url_for("settings.alegra"), 303)
     return render(PAGE, "settings/_alegra_status.html", conn=conn)
+
+
+@bp.route("/facturacion", methods=["GET", "POST"])
+def company_settings():
+    """The company's fiscal data (emisor)."""
+    current = company.get()
+    form = CompanyForm(obj=current)
+    if form.validate_on_submit():
+        company.save(form.data)
+        if not is_htmx():
+            return redirect(url_for("settings.company_settings"), 303)
+        return render("settings/company.html", "settings/_company_form.html",
+                      form=CompanyForm(obj=company.get()), saved=True)
+    if form.is_submitted():
+        return invalid("settings/company.html", "settings/_company_form.html", form=form)
+    return render("settings/company.html", form=form)
+
+
+@bp.post("/facturacion/campos")
+def company_live():
+    """Re-check the company form after one field changed."""
+    form = CompanyForm()
+    trigger = request.form.get("_trigger")
+    if trigger not in CompanyForm.LIVE_FIELDS:
+        abort(400)
+    return render_template("_live_fields.html", form=form,
+                           fields=form.live(trigger, request.form.get("_fix")))
+
+
+@bp.get("/facturacion/alegra")
+def company_vs_alegra():
+    """Compare our fiscal data with what Alegra has for the account (fragment)."""
+    return render_template("settings/_company_vs_alegra.html",
+                           comparison=company.compare_with_alegra())

@@ -1,0 +1,347 @@
+"""CFDI 4.0 rules checked before anything reaches Alegra (cfdi40-rules.md §1–§9).
+
+Every rule lives here once; forms, CSV import and the pre-stamp check all call these
+functions. Errors (E) block; warnings (W) inform. Messages are Spanish and name the SAT
+rejection code the rule avoids.
+"""
+import datetime
+import re
+from decimal import Decimal
+from decimal import InvalidOperation
+from dataclasses import dataclass
+from dataclasses import field
+
+from stdnum.exceptions import InvalidChecksum
+from stdnum.exceptions import ValidationError
+from stdnum.mx import rfc as stdnum_rfc
+
+from . import catalogs as cat
+from .search import CODIGOS_POSTALES
+from .search import PRODUCTOS
+from .search import UNIDADES
+from .search import fold
+
+# XSD t_RFC (uppercase only) — §2.1
+RFC_PATTERN = re.compile(
+    r"[A-Z&Ñ]{3,4}[0-9]{2}(0[1-9]|1[012])(0[1-9]|[12][0-9]|3[01])[A-Z0-9]{2}[0-9A]")
+CP_PATTERN = re.compile(r"[0-9]{5}")
+
+# §3.1, longest first; matched on whole tokens after removing "." and ",".
+CAPITAL_SUFFIXES = sorted({
+    "SA DE CV", "SA", "SAB DE CV", "SAB", "SAPI DE CV", "SAPI", "SAPIB", "SAPIB DE CV",
+    "SAS DE CV", "SAS", "S DE RL DE CV", "S DE RL", "S DE RL MI", "SC DE CV", "SC", "AC",
+    "S DE CV", "S EN C", "S EN C DE CV", "S EN C POR A", "S EN C POR A DE CV", "S EN NC",
+    "S EN NC DE CV", "SC DE RL", "SC DE RL DE CV", "SCL", "SPR DE RL", "SPR DE RI",
+    "SPR DE RL DE CV", "IAP", "IBP", "ABP", "AR", "SNC", "SOFOM ENR", "SOFOM ER", "SOFIPO",
+    "SOCAP", "S DE SS", "SA DE CV SOFOM ENR", "SA DE CV SOFOM ER",
+    "SOCIEDAD ANONIMA DE CAPITAL VARIABLE",
+    "SOCIEDAD DE RESPONSABILIDAD LIMITADA DE CAPITAL VARIABLE",
+    "SOCIEDAD DE RESPONSABILIDAD LIMITADA", "SOCIEDAD CIVIL", "ASOCIACION CIVIL",
+    "SOCIEDAD ANONIMA", "SOCIEDAD ANONIMA PROMOTORA DE INVERSION DE CAPITAL VARIABLE",
+    "SOCIEDAD POR ACCIONES SIMPLIFICADA DE CAPITAL VARIABLE",
+    "SOCIEDAD POR ACCIONES SIMPLIFICADA",
+}, key=lambda s: -len(s.split()))
+
+
+@dataclass
+class RfcCheck:
+    """The outcome of checking one RFC."""
+
+    rfc: str
+    persona: str | None = None
+    generic: bool = False
+    error: str | None = None
+    warning: str | None = None
+
+
+@dataclass
+class Findings:
+    """Errors and warnings by field name."""
+
+    errors: dict = field(default_factory=dict)
+    warnings: dict = field(default_factory=dict)
+
+    def error(self, name, message):
+        """Record the first error of a field."""
+        self.errors.setdefault(name, message)
+
+    def warn(self, name, message):
+        """Record the first warning of a field."""
+        self.warnings.setdefault(name, message)
+
+
+def normalize_rfc(value):
+    """Trim and uppercase an RFC as typed."""
+    return (value or "").strip().upper()
+
+
+def check_rfc(value):
+    """Check an RFC per §2.5; the persona type comes from its length."""
+    rfc = normalize_rfc(value)
+    result = RfcCheck(rfc)
+    if not rfc:
+        result.error = "Escribe el RFC."
+    elif rfc in cat.GENERIC_RFCS:
+        result.persona, result.generic = cat.FISICA, True
+    elif re.search(r"[\s\-_.]", rfc):
+        result.error = "El RFC va sin espacios, guiones ni puntos (por ejemplo EKU9003173C9)."
+    elif len(rfc) not in (12, 13):
+        result.error = (f"El RFC debe tener 12 caracteres (persona moral) o 13 (persona "
+                        f"física); tiene {len(rfc)}.")
+    elif not RFC_PATTERN.fullmatch(rfc):
+        result.error = ("El RFC no tiene la forma que pide el SAT: letras, fecha AAMMDD, "
+                        "homoclave de 2 caracteres y dígito verificador.")
+    elif not _rfc_date_exists(rfc):
+        result.error = f"La fecha del RFC ({rfc[-9:-3]}, AAMMDD) no existe en el calendario."
+    else:
+        result.persona = cat.MORAL if len(rfc) == 12 else cat.FISICA
+        _stdnum_checks(rfc, result)
+    return result
+
+
+def _rfc_date_exists(rfc):
+    digits = rfc[-9:-3]
+    yy, mm, dd = int(digits[:2]), int(digits[2:4]), int(digits[4:])
+    for century in (1900, 2000):
+        try:
+            datetime.date(century + yy, mm, dd)
+            return True
+        except ValueError:
+            continue
+    return False
+
+
+def _stdnum_checks(rfc, result):
+    try:
+        stdnum_rfc.validate(rfc)
+    except ValidationError:
+        # The date was checked above, so stdnum objects to a forbidden word (SAT's list).
+        result.error = "El RFC contiene una palabra que el SAT no asigna; revisa las letras."
+        return
+    try:
+        stdnum_rfc.validate(rfc, validate_check_digits=True)
+    except (InvalidChecksum, ValidationError):
+        # About 1.5 % of real RFCs fail this check (python-stdnum): warn, never block.
+        result.warning = ("El dígito verificador no coincide. Si copiaste el RFC de la "
+                          "Constancia de Situación Fiscal puedes continuar; si no, revísalo.")
+
+
+def _tokens(name):
+    return [re.sub(r"[.,]", "", fold(t)).upper() for t in (name or "").split()]
+
+
+def capital_suffix(name):
+    """Return the régimen-capital suffix as the user typed it, or None (§3.1)."""
+    original = (name or "").split()
+    tokens = _tokens(name)
+    for start in range(1, len(tokens)):
+        tail = " ".join(t for t in tokens[start:] if t)
+        joined = tail.replace(" ", "")
+        if any(joined == s.replace(" ", "") for s in CAPITAL_SUFFIXES):
+            return " ".join(original[start:])
+    return None
+
+
+def without_capital_suffix(name):
+    """Return name without its régimen-capital suffix (only when the user asks)."""
+    suffix = capital_suffix(name)
+    if not suffix:
+        return name.strip()
+    return name.strip()[: -len(suffix)].rstrip(" ,")
+
+
+def check_name(name, rfc, findings, field_name="name"):
+    """Rules 4, 11 and 25 for a Nombre / razón social."""
+    name = (name or "").strip()
+    if not name:
+        findings.error(field_name, "Escribe la razón social o el nombre como aparece en la "
+                                   "Constancia de Situación Fiscal.")
+        return
+    if len(name) > 300:
+        findings.error(field_name, "El nombre no puede pasar de 300 caracteres.")
+    elif "|" in name:
+        findings.error(field_name, "El nombre no puede llevar el carácter «|».")
+    is_publico = " ".join(_tokens(name)) == cat.PUBLICO_EN_GENERAL
+    if is_publico and rfc != cat.GENERIC_NATIONAL:
+        findings.error(field_name, "«PUBLICO EN GENERAL» solo se usa con el RFC "
+                                   "XAXX010101000 (CFDI40146).")
+    suffix = capital_suffix(name)
+    if suffix:
+        findings.warn(field_name, f"En CFDI 4.0 la razón social va sin el régimen de capital "
+                                  f"«{suffix}»; con él, el SAT rechaza la factura (CFDI40145).")
+
+
+def check_postal_code(cp, findings, field_name, code="CFDI40147"):
+    """CP: 5 digits and present in c_CodigoPostal (rules 6 and 24)."""
+    cp = (cp or "").strip()
+    if not CP_PATTERN.fullmatch(cp):
+        findings.error(field_name, "El código postal debe tener exactamente 5 dígitos.")
+    elif CODIGOS_POSTALES.get(cp) is None:
+        findings.error(field_name, f"El código postal {cp} no existe en el catálogo del SAT "
+                                   f"({code}); cópialo de la Constancia de Situación Fiscal.")
+
+
+def _persona_name(persona):
+    return "física" if persona == cat.FISICA else "moral"
+
+
+def check_regimen(regimen, persona, findings, code="CFDI40158"):
+    """Régimen in the 4.0 catalog and valid for the persona type (40157; 40158/40141)."""
+    if regimen not in cat.REGIMENES:
+        findings.error("regimen", "Elige un régimen fiscal del catálogo del SAT (CFDI40157).")
+    elif persona and regimen not in cat.regimenes_for(persona):
+        findings.error("regimen", f"El régimen {regimen} no corresponde a una persona "
+                                  f"{_persona_name(persona)} ({code}).")
+
+
+def check_customer(data, company_cp=None):
+    """Check a customer's fiscal data (rules 1, 2, 4, 6–13, 25); return Findings."""
+    findings = Findings()
+    rfc = check_rfc(data.get("rfc"))
+    if rfc.error:
+        findings.error("rfc", rfc.error)
+    if rfc.warning:
+        findings.warn("rfc", rfc.warning)
+    check_name(data.get("name"), rfc.rfc, findings)
+    regimen, uso = data.get("regimen"), data.get("uso_cfdi")
+    if rfc.generic and regimen != "616":
+        findings.error("regimen", "Con un RFC genérico el régimen debe ser 616 Sin "
+                                  "obligaciones fiscales (CFDI40159).")
+    check_regimen(regimen, rfc.persona, findings)
+    _check_uso(uso, regimen, rfc, findings)
+    check_postal_code(data.get("cp"), findings, "cp")
+    if rfc.generic and company_cp and data.get("cp") != company_cp:
+        findings.error("cp", f"Con un RFC genérico el código postal debe ser el de tu "
+                             f"empresa, {company_cp} (CFDI40149).")
+    check_payment(data.get("metodo_pago"), data.get("forma_pago"), findings)
+    return findings
+
+
+def _check_uso(uso, regimen, rfc, findings):
+    if uso not in cat.USOS_CFDI:
+        findings.error("uso_cfdi", "Elige un uso de CFDI del catálogo del SAT (CFDI40160).")
+    elif rfc.rfc == cat.GENERIC_FOREIGN and uso != "S01":
+        findings.error("uso_cfdi", "Con el RFC genérico extranjero el uso debe ser S01.")
+    else:
+        allowed = cat.usos_for(regimen if regimen in cat.REGIMENES else None, rfc.persona)
+        if uso not in allowed:
+            findings.error("uso_cfdi", f"El uso {uso} no se permite con el régimen {regimen} "
+                                       f"de una persona {_persona_name(rfc.persona)} "
+                                       f"(CFDI40161). Permitidos: {', '.join(allowed)}.")
+
+
+def check_payment(metodo, forma, findings):
+    """PPD ⇒ forma 99 (40105); PUE ⇒ a real forma, not 99 (business rule, §6.3)."""
+    if metodo not in cat.METODOS_PAGO:
+        findings.error("metodo_pago", "Elige PUE o PPD.")
+    if forma not in cat.FORMAS_PAGO:
+        findings.error("forma_pago", "Elige una forma de pago del catálogo del SAT (CFDI40104).")
+    elif metodo == "PPD" and forma != "99":
+        findings.error("forma_pago", "Con PPD (pago en parcialidades o diferido) la forma de "
+                                     "pago debe ser 99 Por definir (CFDI40105).")
+    elif metodo == "PUE" and forma == "99":
+        findings.error("forma_pago", "Con PUE el pago ya se recibió: elige cómo se pagó "
+                                     "(efectivo, transferencia…), no 99 Por definir.")
+
+
+def allowed_formas(metodo):
+    """Formas de pago a método allows: only 99 for PPD, all but 99 for PUE."""
+    if metodo == "PPD":
+        return ["99"]
+    return [f for f in cat.FORMAS_PAGO if f != "99" or metodo not in cat.METODOS_PAGO]
+
+
+def check_company(data):
+    """Check the emisor's fiscal data (rules 1, 5, 9, 24); return Findings."""
+    findings = Findings()
+    rfc = check_rfc(data.get("rfc"))
+    if rfc.generic:
+        findings.error("rfc", "Tu empresa no puede usar un RFC genérico.")
+    elif rfc.error:
+        findings.error("rfc", rfc.error)
+    if rfc.warning:
+        findings.warn("rfc", rfc.warning)
+    check_name(data.get("name"), rfc.rfc, findings)
+    check_regimen(data.get("regimen"), rfc.persona, findings, code="CFDI40141")
+    # The company's CP is the LugarExpedicion of every invoice.
+    check_postal_code(data.get("cp"), findings, "cp", code="CFDI40126")
+    return findings
+
+
+MAX_CONCEPT_DECIMALS = 6
+
+
+def parse_amount(raw, findings, field_name, *, positive=True, decimals=MAX_CONCEPT_DECIMALS,
+                 what="El precio"):
+    """Parse a money amount typed by a person ("1,250.50", " 10 ") into Decimal or None."""
+    text = (str(raw) if raw is not None else "").strip().replace(",", "").replace("$", "")
+    try:
+        value = Decimal(text)
+        if not value.is_finite():
+            raise InvalidOperation
+    except InvalidOperation:
+        findings.error(field_name, f"{what} debe ser un número, por ejemplo 1250.50.")
+        return None
+    if value < 0:
+        findings.error(field_name, f"{what} no puede ser negativo.")
+    elif positive and value == 0:
+        findings.error(field_name, f"{what} debe ser mayor que cero (CFDI40166).")
+    elif -value.as_tuple().exponent > decimals:
+        findings.error(field_name, f"{what} admite como máximo {decimals} decimales.")
+    elif value >= Decimal(10) ** 12:
+        findings.error(field_name, f"{what} es demasiado grande.")
+    return value
+
+
+def check_product(data):
+    """Check a product (rules 19, 21, 22, 23, 25 and Alegra's name length); return Findings."""
+    findings = Findings()
+    name = (data.get("name") or "").strip()
+    if not 2 <= len(name) <= 50:
+        # Alegra limits the item name that becomes the concepto's description.
+        findings.error("name", "El nombre debe tener entre 2 y 50 caracteres (límite de Alegra).")
+    elif "|" in name:
+        findings.error("name", "El nombre no puede llevar el carácter «|».")
+    if PRODUCTOS.get(data.get("clave_prod_serv")) is None:
+        findings.error("clave_prod_serv", "Elige una clave de producto o servicio del catálogo "
+                                          "del SAT (CFDI40162).")
+    if UNIDADES.get(data.get("clave_unidad")) is None:
+        findings.error("clave_unidad", "Elige una clave de unidad del catálogo del SAT "
+                                       "(CFDI40165).")
+    parse_amount(data.get("unit_price"), findings, "unit_price")
+    _check_product_taxes(data, findings)
+    return findings
+
+
+def _check_product_taxes(data, findings):
+    objeto = data.get("objeto_imp")
+    iva, ieps = data.get("iva") or "", data.get("ieps") or ""
+    ret_isr, ret_iva = data.get("ret_isr") or "", data.get("ret_iva") or ""
+    for name, value, options in (("iva", iva, cat.IVA_OPTIONS), ("ieps", ieps, cat.IEPS_OPTIONS),
+                                 ("ret_isr", ret_isr, cat.RET_ISR_OPTIONS),
+                                 ("ret_iva", ret_iva, cat.RET_IVA_OPTIONS)):
+        if value and value not in options:
+            findings.error(name, "Elige una tasa del catálogo c_TasaOCuota del SAT (CFDI40179).")
+    any_tax = any((iva, ieps, ret_isr, ret_iva))
+    if objeto not in cat.OBJETOS_IMP:
+        findings.error("objeto_imp", "Elige el objeto de impuesto (CFDI40170).")
+    elif objeto == "02" and not any_tax:
+        findings.error("objeto_imp", "Con objeto de impuesto 02 el concepto debe llevar al menos "
+                                     "un impuesto: elige el IVA (CFDI40171).")
+    elif objeto in ("01", "03", "04", "05") and any_tax:
+        findings.error("objeto_imp", f"Con objeto de impuesto {objeto} el concepto no lleva "
+                                     f"impuestos: quita el IVA, IEPS y retenciones o usa 02 "
+                                     f"(CFDI40172).")
+    elif objeto in ("06", "07", "08") and (iva or ret_iva):
+        findings.error("objeto_imp", f"Con objeto de impuesto {objeto} no se traslada ni se "
+                                     f"retiene IVA (CFDI140226).")
+    elif objeto in ("06", "08") and ieps:
+        findings.error("objeto_imp", f"Con objeto de impuesto {objeto} no se desglosa IEPS "
+                                     f"(CFDI140226).")
+    elif objeto == "07" and not ieps:
+        findings.error("ieps", "Con objeto de impuesto 07 el concepto debe llevar IEPS "
+                               "(CFDI140227).")
+    if ret_isr == "1.25":
+        findings.warn("ret_isr", "La retención de ISR 1.25 % solo aplica si tributas en RESICO "
+                                 "(626) como persona física y facturas a una persona moral "
+                                 "(CFDI140224/140225).")
