@@ -44,7 +44,7 @@ class CsvSpec:
     name: str                 # "clientes"
     columns: list             # [(form field, CSV header)]
     required: tuple           # CSV headers that must be present
-    make_form: Callable       # (MultiDict, seen: dict) -> validated-capable form
+    form_factory: Callable    # () -> (MultiDict -> form); called once per import
     create: Callable          # (form) -> model instance, added to the session (no commit)
     export_rows: Callable     # () -> iterable of dicts keyed by form field
     normalizers: dict = None  # CSV header -> function fixing Excel's mangling
@@ -101,10 +101,11 @@ def validate_rows(rows, spec):
     A valid result keeps its validated form under "form" (not saved with the preview).
     """
     valid, invalid_rows, seen = [], [], {}
+    make_form = spec.form_factory()
     for number, row in enumerate(rows, start=2):  # line 1 is the header
         for header, fix in (spec.normalizers or {}).items():
             row[header] = fix(row.get(header, ""))
-        form = spec.make_form(MultiDict({f: row.get(h, "") for f, h in spec.columns}))
+        form = make_form(MultiDict({f: row.get(h, "") for f, h in spec.columns}))
         ok = form.validate()
         if spec.unique and ok:
             key = form[spec.unique].data

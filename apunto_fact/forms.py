@@ -43,12 +43,14 @@ class RuleForm(BaseForm):
     CHECK_ON_CHANGE_ONLY = ()  # text fields that must not be checked while typing
     TYPING = "change, keyup changed delay:600ms"
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, live=True, **kwargs):
+        """With live=False (CSV import) the form is only validated, never rendered."""
         super().__init__(*args, **kwargs)
         for field in self:
             field.warnings, field.hint_text = [], None
-        self._wire_live()
-        self.refresh()
+        if live:
+            self._wire_live()
+            self.refresh()
 
     def _wire_live(self):
         url = url_for(self.LIVE_ENDPOINT)

@@ -72,9 +72,11 @@ class CustomerForm(AddressMixin, RuleForm):
         Optional(), Length(max=254, message="Máximo 254 caracteres."),
         Email("Escribe un correo válido, por ejemplo facturas@cliente.mx.")])
 
-    def __init__(self, *args, company_cp=None, customer_id=None, **kwargs):
+    def __init__(self, *args, company_cp=None, customer_id=None, rfc_owner=None, **kwargs):
         self.company_cp = company_cp
         self.customer_id = customer_id
+        # Who already holds an RFC: a query by default, a preloaded dict for CSV imports.
+        self.rfc_owner = rfc_owner
         super().__init__(*args, **kwargs)
         self.credit_days.errors = []
 
@@ -121,7 +123,8 @@ class CustomerForm(AddressMixin, RuleForm):
         found = rules.check_customer(self.data, company_cp=self.company_cp)
         if "rfc" not in found.errors:
             from .service import rfc_taken
-            other = rfc_taken(rules.normalize_rfc(self.rfc.data), self.customer_id)
+            rfc = rules.normalize_rfc(self.rfc.data)
+            other = self.rfc_owner(rfc) if self.rfc_owner else rfc_taken(rfc, self.customer_id)
             if other:
                 state = " (archivado)" if other.archived_at else ""
                 found.error("rfc", f"Ya existe un cliente con este RFC: {other.name}{state}.")

@@ -21,6 +21,12 @@ def rfc_taken(rfc, exclude_id=None):
     return query.first()
 
 
+def rfc_owners():
+    """Map every non-generic RFC to its customer (for checking many rows at once)."""
+    query = db.session.query(Customer).filter(Customer.rfc.notin_(GENERIC_RFCS))
+    return {c.rfc: c for c in query}
+
+
 def get(customer_id):
     """Return a customer or None."""
     return db.session.get(Customer, customer_id)

@@ -94,8 +94,12 @@ def restore(customer_id):
     return redirect_to(url_for("customers.index"))
 
 
-def _import_form(data):
-    return CustomerForm(formdata=data, meta={"csrf": False}, company_cp=company.postal_code())
+def _import_forms():
+    """Build import forms with what every row shares loaded once, not per row."""
+    company_cp = company.postal_code()
+    owners = service.rfc_owners()
+    return lambda data: CustomerForm(formdata=data, meta={"csrf": False}, live=False,
+                                     company_cp=company_cp, rfc_owner=owners.get)
 
 
 def _create_from(form):
@@ -118,7 +122,7 @@ CSV = csvio.CsvSpec(
              ("municipio", "municipio"), ("estado", "estado")],
     required=("rfc", "razon_social", "regimen_fiscal", "uso_cfdi", "metodo_pago",
               "forma_pago", "codigo_postal"),
-    make_form=_import_form,
+    form_factory=_import_forms,
     create=_create_from,
     export_rows=service.export_rows,
     normalizers={"forma_pago": _pad(2), "dias_credito": lambda v: v or "0",

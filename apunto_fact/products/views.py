@@ -85,8 +85,8 @@ def restore(product_id):
     return redirect_to(url_for("products.index"))
 
 
-def _import_form(data):
-    return ProductForm(formdata=data, meta={"csrf": False})
+def _import_forms():
+    return lambda data: ProductForm(formdata=data, meta={"csrf": False}, live=False)
 
 
 def _create_from(form):
@@ -100,7 +100,7 @@ CSV = csvio.CsvSpec(
              ("objeto_imp", "objeto_imp"), ("iva", "iva"), ("ieps", "ieps"),
              ("ret_isr", "retencion_isr"), ("ret_iva", "retencion_iva")],
     required=("nombre", "clave_prod_serv", "clave_unidad", "precio_unitario", "objeto_imp"),
-    make_form=_import_form,
+    form_factory=_import_forms,
     create=_create_from,
     export_rows=service.export_rows,
     # Excel turns "02" into "2"; a percentage may come as "16%".
