@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export FLASK_APP := apunto_fact
 
-.PHONY: run test bench install install-test browser clean
+.PHONY: run test bench install install-test browser clean sat-catalogs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,8 +35,12 @@ browser:
 test: $(VENV)/.installed-test browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
+
+# Regenerate apunto_fact/sat/data/ from the pinned satcfdi wheel (needs PyPI once).
+sat-catalogs: $(VENV)/.installed
+	$(BIN)/python scripts/build_sat_catalogs.py

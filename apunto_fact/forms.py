@@ -41,7 +41,7 @@ class RuleForm(BaseForm):
     LIVE_ENDPOINT = None
     LIVE_FIELDS = {}
     CHECK_ON_CHANGE_ONLY = ()  # text fields that must not be checked while typing
-    TYPING = "change, keyup changed delay:600ms"
+    TYPING = "input changed delay:500ms, change"
 
     def __init__(self, *args, live=True, **kwargs):
         """With live=False (CSV import) the form is only validated, never rendered."""
@@ -62,8 +62,9 @@ class RuleForm(BaseForm):
                 **(field.render_kw or {}),
                 "hx-post": url, "hx-trigger": self.TYPING if typed else "change",
                 "hx-include": "closest form", "hx-swap": "none",
-                # A newer check replaces an older one still in flight (no stale answers).
-                "hx-sync": "closest form:replace",
+                # One check per input at a time; the newest waits, older queued ones are
+                # dropped. Nothing is aborted, and the form's own submit is never queued here.
+                "hx-sync": "this:queue last",
                 "hx-vals": json.dumps({"_trigger": name}),
             }
 
@@ -97,8 +98,9 @@ class RuleForm(BaseForm):
     def live(self, trigger, fix=None):
         """Re-check after one field changed; return [(name, whole_field)] to re-render.
 
-        The trigger's own input is left alone (the user may still be typing in it) unless
-        the server changed its value; dependent fields are re-rendered whole.
+        An input is replaced whole only when the server changed its value or, for a
+        select, its options; otherwise only its feedback is, because the user may be
+        typing in it and the request carried what it held a moment ago.
         """
         changed = self.on_change(trigger, fix)
         self.refresh()
@@ -107,4 +109,6 @@ class RuleForm(BaseForm):
         for field in self:
             field.errors = []
         self._apply(self.findings(), names=shown)
-        return [(trigger, trigger in changed)] + [(n, True) for n in dependents]
+        return [(trigger, trigger in changed)] + [
+            (n, n in changed or self[n].type in ("SelectField", "RadioField"))
+            for n in dependents]

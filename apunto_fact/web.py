@@ -23,9 +23,13 @@ def invalid(template, fragment=None, **context):
 
 
 def redirect_to(url):
-    """Redirect a normal request with 303, and an htmx request with HX-Location."""
+    """Redirect a normal request with 303, and an htmx request with HX-Redirect.
+
+    HX-Redirect loads the page in full (with its flash message); HX-Location would fetch
+    it as an htmx request and receive the fragment meant for in-page swaps.
+    """
     if is_htmx():
         response = make_response("", 204)
-        response.headers["HX-Location"] = url
+        response.headers["HX-Redirect"] = url
         return response
     return redirect(url, 303)

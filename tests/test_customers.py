@@ -48,7 +48,7 @@ def assert_rejected(app, response, field, text):
 
 def test_valid_customer_is_saved_and_listed(app, user):
     response = post(user)
-    assert response.status_code == 204 and response.headers["HX-Location"] == "/clientes/"
+    assert response.status_code == 204 and response.headers["HX-Redirect"] == "/clientes/"
     [customer] = saved(app)
     assert (customer.rfc, customer.regimen, customer.uso_cfdi) == ("EKU9003173C9", "601", "G03")
     assert "ESCUELA KEMPER URGATE" in user.get("/clientes/").get_data(as_text=True)

@@ -1,0 +1,22 @@
+"""An app on a temporary instance with a signed-in owner, for benchmarks."""
+import os
+import sys
+
+from flask_migrate import upgrade
+
+from apunto_fact import create_app
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "tests"))
+
+
+def signed_in_client(folder, **config):
+    """Return (app, client) on a migrated database in folder, signed in as the owner."""
+    from conftest import Browserless
+
+    app = create_app({"INSTANCE_PATH": folder, "SECRET_KEY": "bench",
+                      "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", **config})
+    with app.app_context():
+        upgrade()
+    client = app.test_client()
+    Browserless(client).create_owner()
+    return app, client
