@@ -52,8 +52,10 @@ class CustomerForm(AddressMixin, RuleForm):
         "cp": [],
     }
 
+    # Generous max lengths: WTForms turns them into maxlength, which would cut a pasted
+    # " EKU9003173C9 " short; sat.rules gives the exact length message.
     rfc = StringField("RFC", filters=[upper], validators=[
-        Length(max=13, message="El RFC tiene 12 o 13 caracteres.")])
+        Length(max=20, message="El RFC tiene 12 o 13 caracteres.")])
     name = StringField("Razón social o nombre", filters=[strip], validators=[
         Length(max=300, message="Máximo 300 caracteres.")])
     regimen = SelectField("Régimen fiscal", validate_choice=False)
@@ -67,7 +69,7 @@ class CustomerForm(AddressMixin, RuleForm):
     partner_type = SelectField("Tipo de socio", choices=choices(cat.TIPOS_SOCIO),
                                default="cliente")
     cp = StringField("Código postal del domicilio fiscal", filters=[strip], validators=[
-        Length(max=5, message="El código postal tiene 5 dígitos.")])
+        Length(max=10, message="El código postal tiene 5 dígitos.")])
     email = EmailField("Correo para enviar facturas", filters=[strip], validators=[
         Optional(), Length(max=254, message="Máximo 254 caracteres."),
         Email("Escribe un correo válido, por ejemplo facturas@cliente.mx.")])

@@ -38,10 +38,12 @@ class ProductForm(RuleForm):
         Length(max=50, message="El nombre debe tener entre 2 y 50 caracteres (límite de Alegra).")])
     sku = StringField("Código interno (opcional)", filters=[strip], validators=[
         Optional(), Length(max=100, message="Máximo 100 caracteres.")])
+    # The same inputs take search words ("consultoria"), so no 8/3-character maxlength;
+    # sat.rules checks that the final value is a key of the catalog.
     clave_prod_serv = StringField("Clave de producto o servicio (SAT)", filters=[upper],
-                                  validators=[Length(max=8, message="La clave tiene 8 dígitos.")])
+                                  validators=[Length(max=100, message="Máximo 100 caracteres.")])
     clave_unidad = StringField("Clave de unidad (SAT)", filters=[upper], validators=[
-        Length(max=3, message="La clave de unidad tiene hasta 3 caracteres.")])
+        Length(max=100, message="Máximo 100 caracteres.")])
     unit_price = StringField("Precio unitario (sin impuestos)", filters=[strip], validators=[
         Length(max=30, message="Escribe un precio, por ejemplo 1250.50.")])
     objeto_imp = SelectField("Objeto de impuesto", validate_choice=False, default="02",

@@ -38,13 +38,15 @@ class CompanyForm(AddressMixin, RuleForm):
     LIVE_ENDPOINT = "settings.company_live"
     LIVE_FIELDS = {"rfc": ["name", "regimen"], "name": [], "regimen": [], "cp": []}
 
+    # Generous max lengths: WTForms turns them into maxlength, which would cut a pasted
+    # " EKU9003173C9 " short; sat.rules gives the exact length message.
     rfc = StringField("RFC", filters=[upper], validators=[
-        Length(max=13, message="El RFC tiene 12 o 13 caracteres.")])
+        Length(max=20, message="El RFC tiene 12 o 13 caracteres.")])
     name = StringField("Razón social o nombre", filters=[strip], validators=[
         Length(max=300, message="Máximo 300 caracteres.")])
     regimen = SelectField("Régimen fiscal", validate_choice=False)
     cp = StringField("Código postal (lugar de expedición)", filters=[strip], validators=[
-        Length(max=5, message="El código postal tiene 5 dígitos.")])
+        Length(max=10, message="El código postal tiene 5 dígitos.")])
 
     def refresh(self):
         """Régimen options follow the persona type; the CP shows its estado."""
