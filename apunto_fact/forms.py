@@ -1,6 +1,9 @@
 """What every form shares: Spanish messages, choice lists and live (HTMX) field checks."""
 import json
 
+from flask import abort
+from flask import render_template
+from flask import request
 from flask import url_for
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice
@@ -112,3 +115,12 @@ class RuleForm(BaseForm):
         return [(trigger, trigger in changed)] + [
             (n, n in changed or self[n].type in ("SelectField", "RadioField"))
             for n in dependents]
+
+
+def live_response(form):
+    """Answer a live check: out-of-band fragments for the fields the trigger affects."""
+    trigger = request.form.get("_trigger")
+    if trigger not in form.LIVE_FIELDS:
+        abort(400)
+    fields = form.live(trigger, request.form.get("_fix"))
+    return render_template("_live_fields.html", form=form, fields=fields)

@@ -1,13 +1,13 @@
 """Customers (receptores) with every CFDI 4.0 field."""
+from ..catalog import AddressColumns
+from ..catalog import CatalogRecord
 from ..extensions import db
 from ..sat.catalogs import GENERIC_RFCS
-from ..sat.search import fold
-from ..timeutil import utcnow
 
 _NOT_GENERIC = "rfc NOT IN ({})".format(", ".join(f"'{r}'" for r in GENERIC_RFCS))
 
 
-class Customer(db.Model):
+class Customer(CatalogRecord, AddressColumns, db.Model):
     """A receptor; archived customers keep their invoices."""
 
     __tablename__ = "customers"
@@ -16,6 +16,7 @@ class Customer(db.Model):
         db.Index("uq_customers_rfc_not_generic", "rfc", unique=True,
                  sqlite_where=db.text(_NOT_GENERIC), postgresql_where=db.text(_NOT_GENERIC)),
     )
+    SEARCH_FIELDS = ("name", "rfc")
 
     id = db.Column(db.Integer, primary_key=True)
     rfc = db.Column(db.String(13), nullable=False)
@@ -28,19 +29,3 @@ class Customer(db.Model):
     partner_type = db.Column(db.String(10), nullable=False, default="cliente")
     cp = db.Column(db.String(5), nullable=False)
     email = db.Column(db.String(254))
-    street = db.Column(db.String(200))
-    exterior = db.Column(db.String(50))
-    interior = db.Column(db.String(50))
-    colonia = db.Column(db.String(200))
-    municipio = db.Column(db.String(200))
-    estado = db.Column(db.String(100))
-    search_text = db.Column(db.String(400), nullable=False, default="", index=True)
-    archived_at = db.Column(db.DateTime, index=True)
-    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
-    updated_at = db.Column(db.DateTime, nullable=False, default=utcnow, onupdate=utcnow)
-    alegra_id = db.Column(db.String(40))
-    alegra_fingerprint = db.Column(db.String(64))
-
-    def refresh_search_text(self):
-        """Keep the accent-free search column in step with name and RFC."""
-        self.search_text = f"{fold(self.name)} {self.rfc.lower()}"

@@ -1,14 +1,14 @@
 """Products and services with their SAT keys and taxes."""
+from ..catalog import CatalogRecord
 from ..dbtypes import Money
 from ..extensions import db
-from ..sat.search import fold
-from ..timeutil import utcnow
 
 
-class Product(db.Model):
-    """A catalog item; its Alegra id and fingerprint avoid re-registering it."""
+class Product(CatalogRecord, db.Model):
+    """A product or service of the catalog."""
 
     __tablename__ = "products"
+    SEARCH_FIELDS = ("name", "sku", "clave_prod_serv")
 
     id = db.Column(db.Integer, primary_key=True)
     name = db.Column(db.String(50), nullable=False)
@@ -21,13 +21,3 @@ class Product(db.Model):
     ieps = db.Column(db.String(10))
     ret_isr = db.Column(db.String(10))
     ret_iva = db.Column(db.String(10))
-    search_text = db.Column(db.String(200), nullable=False, default="", index=True)
-    archived_at = db.Column(db.DateTime, index=True)
-    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
-    updated_at = db.Column(db.DateTime, nullable=False, default=utcnow, onupdate=utcnow)
-    alegra_id = db.Column(db.String(40))
-    alegra_fingerprint = db.Column(db.String(64))
-
-    def refresh_search_text(self):
-        """Keep the accent-free search column in step with name, SKU and SAT key."""
-        self.search_text = f"{fold(self.name)} {fold(self.sku or '')} {self.clave_prod_serv}"

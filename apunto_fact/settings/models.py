@@ -1,4 +1,5 @@
 """Stored settings: the Alegra connection (one row)."""
+from ..catalog import AddressColumns
 from ..extensions import db
 
 
@@ -20,7 +21,7 @@ class AlegraConnection(db.Model):
     company_rfc = db.Column(db.String(13))
 
 
-class Company(db.Model):
+class Company(AddressColumns, db.Model):
     """The emisor's fiscal data (one row): what every invoice is issued with."""
 
     __tablename__ = "company"
@@ -30,9 +31,3 @@ class Company(db.Model):
     name = db.Column(db.String(300), nullable=False)
     regimen = db.Column(db.String(3), nullable=False)
     cp = db.Column(db.String(5), nullable=False)
-    street = db.Column(db.String(200))
-    exterior = db.Column(db.String(50))
-    interior = db.Column(db.String(50))
-    colonia = db.Column(db.String(200))
-    municipio = db.Column(db.String(200))
-    estado = db.Column(db.String(100))

@@ -1,11 +1,10 @@
 """Configuración views: Integraciones → Alegra."""
-from flask import abort
 from flask import redirect
 from flask import render_template
-from flask import request
 from flask import url_for
 
 from .. import crypto
+from ..forms import live_response
 from ..web import invalid
 from ..web import is_htmx
 from ..web import render
@@ -91,12 +90,7 @@ def company_settings():
 @bp.post("/facturacion/campos")
 def company_live():
     """Re-check the company form after one field changed."""
-    form = CompanyForm()
-    trigger = request.form.get("_trigger")
-    if trigger not in CompanyForm.LIVE_FIELDS:
-        abort(400)
-    return render_template("_live_fields.html", form=form,
-                           fields=form.live(trigger, request.form.get("_fix")))
+    return live_response(CompanyForm())
 
 
 @bp.get("/facturacion/alegra")

@@ -77,7 +77,7 @@ def upgrade():
     sa.Column('ieps', sa.String(length=10), nullable=True),
     sa.Column('ret_isr', sa.String(length=10), nullable=True),
     sa.Column('ret_iva', sa.String(length=10), nullable=True),
-    sa.Column('search_text', sa.String(length=200), nullable=False),
+    sa.Column('search_text', sa.String(length=400), nullable=False),
     sa.Column('archived_at', sa.DateTime(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
