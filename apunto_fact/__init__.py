@@ -81,13 +81,16 @@ def _sqlite_pragmas(dbapi_connection, _record):
 
 def register_blueprints(app):
     """Register one blueprint per area."""
+    from .audit import bp as audit_bp
     from .auth import bp as auth_bp
     from .customers import bp as customers_bp
+    from .invoices import bp as invoices_bp
     from .products import bp as products_bp
     from .sat.views import bp as sat_bp
     from .settings import bp as settings_bp
 
-    for blueprint in (auth_bp, settings_bp, customers_bp, products_bp, sat_bp):
+    for blueprint in (auth_bp, settings_bp, customers_bp, products_bp, sat_bp, invoices_bp,
+                      audit_bp):
         app.register_blueprint(blueprint)
 
 

@@ -12,7 +12,7 @@ from .extensions import db
 
 def init_app(app):
     """Register the commands."""
-    for command in (create_user, rotate_key, alegra_sandbox, serve, sat_info):
+    for command in (create_user, rotate_key, alegra_sandbox, serve, sat_info, reconcile):
         app.cli.add_command(command)
 
 
@@ -133,3 +133,26 @@ def sat_info():
                         ("c_ObjetoImp", cat.OBJETOS_IMP),
                         ("c_MotivoCancelacion", cat.MOTIVOS_CANCELACION)):
         click.echo(f"  {name:<22}{len(table):>7,} claves (CFDI 4.0, phpcfdi 2026-08-06)")
+
+
+@click.command("reconcile")
+@with_appcontext
+def reconcile():
+    """Resolve unknown and pending invoices by reading Alegra; fetch missing XML/PDF."""
+    from .invoices import stamping
+    from .settings import alegra
+
+    invoices = stamping.pending()
+    for invoice in invoices:
+        before = invoice.status_label
+        stamping.reconcile(invoice)
+        click.echo(f"Factura #{invoice.id}: {before} → {invoice.status_label}")
+    missing = stamping.missing_files()
+    for invoice in missing:
+        try:
+            ok = stamping.fetch_files(invoice, alegra.make_client(invoice_id=invoice.id))
+        except (crypto.KeyProblem, alegra.NotConfigured) as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"Factura #{invoice.id}: XML y PDF {'archivados' if ok else 'pendientes'}")
+    if not invoices and not missing:
+        click.echo("Nada pendiente.")

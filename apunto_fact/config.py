@@ -10,6 +10,10 @@ DEFAULTS = {
     # The status check is interactive: fail fast rather than keep the user waiting.
     "ALEGRA_STATUS_READ_TIMEOUT": 10.0,
     "ALEGRA_MAX_RATE_WAIT": 65.0,
+    # Stamping waits on the PAC and the SAT: allow longer before calling it "unknown".
+    "ALEGRA_STAMP_TIMEOUT": 60.0,
+    # An "unknown" invoice not found in Alegra after this long was never created.
+    "RECONCILE_GRACE_SECONDS": 120,
     "SANDBOX_EMAIL": "demo@sandbox.apunto.mx",
     "SANDBOX_TOKEN": "sbx-demo-7f3a9c2e41d8",
     "SANDBOX_PORT": 5001,

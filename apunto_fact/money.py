@@ -1,4 +1,5 @@
 """Money helpers: Decimal only, never float."""
+from decimal import ROUND_HALF_UP
 from decimal import Decimal
 
 
@@ -9,3 +10,8 @@ def fmt(value, minimum_decimals=2):
     value = Decimal(value)
     decimals = max(minimum_decimals, -value.normalize().as_tuple().exponent)
     return f"${value:,.{decimals}f}"
+
+
+def sat_round(value, decimals=2):
+    """Round half up to the currency's decimals, as the SAT's limits expect (§7.6)."""
+    return Decimal(value).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)

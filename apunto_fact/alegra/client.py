@@ -123,6 +123,21 @@ class AlegraClient:
                 return items
             start += page_size
 
+    def download(self, url):
+        """Fetch a document URL Alegra handed out (signed): credentials are never sent to it."""
+        started = time.monotonic()
+        try:
+            response = requests.get(url, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise self._report("GET", "(archivo)", started, AlegraError(
+                "No se pudo descargar el archivo de Alegra.", kind="connection")) from exc
+        if response.status_code >= 400:
+            raise self._report("GET", "(archivo)", started, AlegraError(
+                f"Alegra no entregó el archivo (HTTP {response.status_code}).",
+                status=response.status_code), response.status_code)
+        self._report("GET", "(archivo)", started, None, response.status_code)
+        return response.content
+
     # -- machinery ---------------------------------------------------------------------------
     def request(self, method, path, *, params=None, json=None, read_timeout=None):
         """Send one logical request, with the waits and retries its method allows."""

@@ -10,6 +10,7 @@ from .store import Store
 def create_sandbox_app(state_path, *, email, token, rate_limit=150, window=60.0):
     """Build the sandbox WSGI app with its own SQLite state at state_path."""
     from . import api
+    from . import resources  # noqa: F401  (registers contacts, items, invoices on api.bp)
 
     app = Flask(__name__)
     app.config.update(SANDBOX_EMAIL=email, SANDBOX_TOKEN=token, JSON_SORT_KEYS=False)
@@ -23,5 +24,6 @@ def create_sandbox_app(state_path, *, email, token, rate_limit=150, window=60.0)
     }
     app.register_blueprint(api.bp)
     app.register_blueprint(api.admin)
+    app.register_blueprint(api.files)
     app.wsgi_app = api.DropMiddleware(app.wsgi_app)
     return app

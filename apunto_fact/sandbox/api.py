@@ -11,6 +11,7 @@ from flask import request
 
 bp = Blueprint("sandbox_api", __name__, url_prefix="/api/v1")
 admin = Blueprint("sandbox_admin", __name__, url_prefix="/_sandbox")
+files = Blueprint("sandbox_files", __name__, url_prefix="/files")
 
 MAX_LIMIT = 30
 # Alegra returns 10 number templates unless asked for more (alegra-api.md §1.5, WP plugin).
@@ -195,6 +196,10 @@ def set_faults():
     s["faults"].configure(data)
     if "rate_limit" in data or "window" in data:
         s["limiter"].configure(data.get("rate_limit"), data.get("window"))
+    behaviour = s.setdefault("settings", {"cancel_delay": 5.0, "cancel_outcome": "accept"})
+    for key in ("cancel_delay", "cancel_outcome"):
+        if key in data:
+            behaviour[key] = data[key]
     return jsonify({"ok": True, "rules": s["faults"].rules, "latency": s["faults"].latency})
 
 
@@ -209,3 +214,13 @@ def reset_stats():
     """Forget the call counters."""
     state()["faults"].reset_stats()
     return jsonify({"ok": True})
+
+
+@files.get("/<token>")
+def download(token):
+    """Serve a stamped XML or PDF by its unguessable token (a signed URL, §6.5)."""
+    content = state()["store"].file(token)
+    if content is None:
+        return alegra_error(404, "El archivo no existe.")
+    kind = "application/pdf" if content.startswith(b"%PDF") else "application/xml"
+    return current_app.response_class(content, mimetype=kind)

@@ -7,6 +7,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (
     kind TEXT NOT NULL, id INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (kind, id));
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (name TEXT PRIMARY KEY, content BLOB NOT NULL);
 """
 
 
@@ -76,3 +77,15 @@ class Store:
         with self._lock:
             return self._conn.execute("SELECT COUNT(*) FROM docs WHERE kind=?",
                                       (kind,)).fetchone()[0]
+
+    def put_file(self, name, content):
+        """Store a generated document."""
+        with self._lock:
+            self._conn.execute("INSERT OR REPLACE INTO files VALUES (?, ?)", (name, content))
+
+    def file(self, name):
+        """Return a stored document's bytes, or None."""
+        with self._lock:
+            row = self._conn.execute("SELECT content FROM files WHERE name=?",
+                                     (name,)).fetchone()
+        return bytes(row[0]) if row else None

@@ -345,3 +345,69 @@ def _check_product_taxes(data, findings):
         findings.warn("ret_isr", "La retención de ISR 1.25 % solo aplica si tributas en RESICO "
                                  "(626) como persona física y facturas a una persona moral "
                                  "(CFDI140224/140225).")
+
+
+MAX_DAYS_BACK = 3  # the PAC certifies only within 72 h of the Fecha (cfdi40-rules §9)
+
+
+def check_invoice_header(data, customer, today):
+    """Invoice-level rules: date (24), currency/rate (16), uso (10), payment (12, 13)."""
+    findings = Findings()
+    issued = data.get("date")
+    if issued is None:
+        findings.error("date", "Escribe la fecha de la factura.")
+    elif issued > today:
+        findings.error("date", "La fecha no puede ser futura.")
+    elif (today - issued).days > MAX_DAYS_BACK:
+        findings.error("date", "El SAT solo timbra facturas con fecha de hasta 72 horas atrás "
+                               "(CFDI40101); usa la fecha de hoy.")
+    currency = data.get("currency") or "MXN"
+    if currency == "MXN":
+        pass
+    elif currency_decimals_known(currency):
+        rate = data.get("exchange_rate")
+        if rate in (None, ""):
+            findings.error("exchange_rate", f"Para facturar en {currency} escribe el tipo de "
+                                            f"cambio en pesos (CFDI40115).")
+        else:
+            parse_amount(rate, findings, "exchange_rate", what="El tipo de cambio")
+    else:
+        findings.error("currency", "Elige una moneda del catálogo del SAT (CFDI40113).")
+    check_payment(data.get("metodo_pago"), data.get("forma_pago"), findings)
+    if customer is not None:
+        rfc = check_rfc(customer.rfc)
+        allowed = cat.usos_for(customer.regimen, rfc.persona)
+        uso = data.get("uso_cfdi")
+        if uso not in cat.USOS_CFDI:
+            findings.error("uso_cfdi", "Elige un uso de CFDI (CFDI40160).")
+        elif uso not in allowed:
+            findings.error("uso_cfdi", f"El uso {uso} no se permite con el régimen "
+                                       f"{customer.regimen} del cliente (CFDI40161). "
+                                       f"Permitidos: {', '.join(allowed)}.")
+    return findings
+
+
+def currency_decimals_known(code):
+    """True for a c_Moneda code (lazy import keeps the big catalogs off the hot path)."""
+    from .search import currency_decimals
+    return currency_decimals(code) is not None
+
+
+def check_line(data):
+    """One concepto: quantity (> 0, ≤ 6 decimals), price (40166), discount, taxes (21, 22)."""
+    findings = Findings()
+    description = (data.get("description") or "").strip()
+    if not description:
+        findings.error("description", "Escribe la descripción del concepto.")
+    elif len(description) > 1000 or "|" in description:
+        findings.error("description", "Hasta 1000 caracteres y sin «|».")
+    parse_amount(data.get("quantity"), findings, "quantity", what="La cantidad")
+    parse_amount(data.get("unit_price"), findings, "unit_price")
+    discount = parse_amount(data.get("discount_pct") or "0", findings, "discount_pct",
+                            positive=False, decimals=2, what="El descuento")
+    if discount is not None and discount > 100:
+        findings.error("discount_pct", "El descuento es un porcentaje de 0 a 100.")
+    if PRODUCTOS.get(data.get("clave_prod_serv")) is None:
+        findings.error("clave_prod_serv", "Clave de producto fuera del catálogo (CFDI40162).")
+    _check_product_taxes(data, findings)
+    return findings

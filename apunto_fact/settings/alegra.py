@@ -5,6 +5,7 @@ from .. import crypto
 from ..alegra import AlegraClient
 from ..alegra import AlegraError
 from ..alegra.mapping import company_from_alegra
+from ..audit.recorder import recorder
 from ..extensions import db
 from ..timeutil import utcnow
 from .models import AlegraConnection
@@ -77,8 +78,8 @@ def use_demo_credentials(conn):
     return save_credentials(conn, "sandbox", cfg["SANDBOX_EMAIL"], cfg["SANDBOX_TOKEN"])
 
 
-def make_client(conn=None, **overrides):
-    """Build an AlegraClient from the stored credentials.
+def make_client(conn=None, invoice_id=None, **overrides):
+    """Build an AlegraClient from the stored credentials; every call goes to the bitácora.
 
     :raise NotConfigured: no e-mail or token stored.
     :raise crypto.KeyProblem: the token cannot be decrypted.
@@ -88,6 +89,7 @@ def make_client(conn=None, **overrides):
         raise NotConfigured("Aún no se han guardado las credenciales de Alegra.")
     cfg = current_app.config
     options = {
+        "on_call": recorder(invoice_id),
         "connect_timeout": cfg["ALEGRA_CONNECT_TIMEOUT"],
         "read_timeout": cfg["ALEGRA_READ_TIMEOUT"],
         "max_rate_wait": cfg["ALEGRA_MAX_RATE_WAIT"],

@@ -1,0 +1,93 @@
+"""The invoice editor: header fields and lines; SAT rules via sat.rules."""
+from datetime import date
+
+from wtforms import DateField
+from wtforms import FieldList
+from wtforms import Form
+from wtforms import FormField
+from wtforms import HiddenField
+from wtforms import IntegerField
+from wtforms import SelectField
+from wtforms import StringField
+from wtforms import TextAreaField
+from wtforms.validators import Length
+from wtforms.validators import Optional
+
+from ..forms import BaseForm
+from ..forms import choices
+from ..forms import strip
+from ..sat import catalogs as cat
+from ..sat import rules
+
+CURRENCIES = {"MXN": "MXN - Peso mexicano", "USD": "USD - Dólar estadounidense",
+              "EUR": "EUR - Euro", "CAD": "CAD - Dólar canadiense", "GBP": "GBP - Libra esterlina",
+              "JPY": "JPY - Yen"}
+MAX_LINES = 200
+
+
+class LineForm(Form):
+    """One concepto as typed; SAT keys and taxes come from the product, not the browser."""
+
+    product_id = IntegerField(validators=[Optional()])
+    description = StringField("Descripción", filters=[strip], validators=[
+        Length(max=1000, message="Hasta 1000 caracteres.")])
+    quantity = StringField("Cantidad", filters=[strip], validators=[Length(max=30)])
+    unit_price = StringField("Precio unitario", filters=[strip], validators=[Length(max=30)])
+    discount_pct = StringField("Descuento %", filters=[strip], validators=[Length(max=10)])
+
+
+class InvoiceForm(BaseForm):
+    """Header and lines of a draft invoice."""
+
+    customer_id = HiddenField()
+    date = DateField("Fecha", default=date.today, validators=[Optional()],
+                     render_kw={"required": False})
+    currency = SelectField("Moneda", choices=choices(CURRENCIES), default="MXN")
+    exchange_rate = StringField("Tipo de cambio (pesos por unidad)", filters=[strip],
+                                validators=[Length(max=20, message="Escribe un número.")])
+    uso_cfdi = SelectField("Uso del CFDI", validate_choice=False)
+    metodo_pago = SelectField("Método de pago", validate_choice=False,
+                              choices=choices(cat.METODOS_PAGO, "Elige…"))
+    forma_pago = SelectField("Forma de pago", validate_choice=False)
+    observations = TextAreaField("Observaciones (se imprimen en el PDF)", filters=[strip],
+                                 validators=[Length(max=500, message="Hasta 500 caracteres.")])
+    lines = FieldList(FormField(LineForm), max_entries=MAX_LINES)
+
+    def refresh(self, customer):
+        """Uso options follow the customer's régimen; forma options follow the método."""
+        if customer is not None:
+            persona = rules.check_rfc(customer.rfc).persona
+            usos = cat.usos_for(customer.regimen, persona)
+        else:
+            usos = list(cat.USOS_CFDI)
+        self.uso_cfdi.choices = choices({c: cat.label(cat.USOS_CFDI, c) for c in usos}, "Elige…")
+        formas = rules.allowed_formas(self.metodo_pago.data)
+        self.forma_pago.choices = choices({c: f"{c} - {cat.FORMAS_PAGO[c]}" for c in formas},
+                                          None if formas == ["99"] else "Elige…")
+
+    def check(self, customer, today=None):
+        """Number and SAT checks of what was typed; errors land on their fields."""
+        header = rules.check_invoice_header(
+            {"date": self.date.data, "currency": self.currency.data,
+             "exchange_rate": self.exchange_rate.data, "uso_cfdi": self.uso_cfdi.data,
+             "metodo_pago": self.metodo_pago.data, "forma_pago": self.forma_pago.data},
+            customer, today or date.today())
+        for name, message in header.errors.items():
+            self[name].errors = [*self[name].errors, message]
+        for entry in self.lines:
+            line = entry.form
+            findings = rules.Findings()
+            rules.parse_amount(line.quantity.data, findings, "quantity", what="La cantidad")
+            rules.parse_amount(line.unit_price.data, findings, "unit_price")
+            rules.parse_amount(line.discount_pct.data or "0", findings, "discount_pct",
+                               positive=False, decimals=2, what="El descuento")
+            if not line.description.data:
+                findings.error("description", "Escribe la descripción.")
+            for name, message in findings.errors.items():
+                line[name].errors = [*line[name].errors, message]
+
+    def numbers_ok(self):
+        """True when every amount parses (enough to save a draft)."""
+        numeric = ("quantity", "unit_price", "discount_pct")
+        return not any(e.form[n].errors for e in self.lines for n in numeric) and \
+            not self.exchange_rate.errors and not self.date.errors

@@ -1,0 +1,105 @@
+"""Invoices, their lines, and the explicit, persisted stamping state."""
+from ..dbtypes import Money
+from ..extensions import db
+from ..timeutil import utcnow
+
+# draft ─claim→ stamping ─ok→ stamped ─void→ cancel_pending → cancelled
+#   ▲              │ └─4xx→ rejected (editable) ─claim→ stamping
+#   └── edit ──────┘ └─timeout/5xx→ unknown ─reconcile (read only)→ stamped | rejected | draft
+DRAFT, STAMPING, STAMPED, REJECTED, UNKNOWN = "draft", "stamping", "stamped", "rejected", "unknown"
+CANCEL_PENDING, CANCELLED = "cancel_pending", "cancelled"
+EDITABLE = (DRAFT, REJECTED)
+STATUS_LABELS = {
+    DRAFT: "Borrador", STAMPING: "Timbrando…", STAMPED: "Timbrada", REJECTED: "Rechazada",
+    UNKNOWN: "Por verificar", CANCEL_PENDING: "En proceso de cancelación",
+    CANCELLED: "Cancelada",
+}
+
+
+class Invoice(db.Model):
+    """A CFDI de ingreso: a draft until Alegra stamps it."""
+
+    __tablename__ = "invoices"
+
+    id = db.Column(db.Integer, primary_key=True)
+    # A draft may be saved before its customer is chosen; stamping requires one.
+    customer_id = db.Column(db.Integer, db.ForeignKey("customers.id"), index=True)
+    date = db.Column(db.Date, nullable=False, index=True)
+    currency = db.Column(db.String(3), nullable=False, default="MXN")
+    exchange_rate = db.Column(Money)
+    uso_cfdi = db.Column(db.String(4), nullable=False)
+    metodo_pago = db.Column(db.String(3), nullable=False)
+    forma_pago = db.Column(db.String(2), nullable=False)
+    observations = db.Column(db.String(500))
+    status = db.Column(db.String(20), nullable=False, default=DRAFT, index=True)
+    subtotal = db.Column(Money, nullable=False, default=0)
+    discount = db.Column(Money, nullable=False, default=0)
+    taxes = db.Column(Money, nullable=False, default=0)
+    retentions = db.Column(Money, nullable=False, default=0)
+    total = db.Column(Money, nullable=False, default=0)
+    # Written before the POST and kept in Alegra's "observations": how a timed-out attempt
+    # is found again by reading, never by posting a second time.
+    attempt_marker = db.Column(db.String(40), unique=True)
+    attempt_started_at = db.Column(db.DateTime)
+    alegra_id = db.Column(db.String(40), index=True)
+    serie = db.Column(db.String(25))
+    folio = db.Column(db.String(40))
+    uuid = db.Column(db.String(36), unique=True)
+    stamped_at = db.Column(db.String(30))
+    alegra_total = db.Column(Money)
+    problem_code = db.Column(db.String(40))
+    problem_message = db.Column(db.Text)
+    problem_field = db.Column(db.String(40))
+    cancel_motive = db.Column(db.String(2))
+    cancel_replacement_uuid = db.Column(db.String(36))
+    cancel_requested_at = db.Column(db.DateTime)
+    cancelled_at = db.Column(db.DateTime)
+    xml_path = db.Column(db.String(300))
+    pdf_path = db.Column(db.String(300))
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    updated_at = db.Column(db.DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+    customer = db.relationship("Customer", lazy="joined")
+    lines = db.relationship("InvoiceLine", order_by="InvoiceLine.position",
+                            cascade="all, delete-orphan", back_populates="invoice")
+
+    @property
+    def status_label(self):
+        """The state in Spanish."""
+        return STATUS_LABELS.get(self.status, self.status)
+
+    @property
+    def editable(self):
+        """Drafts and rejected invoices can change; nothing else can."""
+        return self.status in EDITABLE
+
+    @property
+    def number(self):
+        """Serie and folio as printed (A152), once stamped."""
+        return f"{self.serie or ''}{self.folio or ''}" or None
+
+
+class InvoiceLine(db.Model):
+    """One concepto; product data is copied so later catalog edits don't change a draft."""
+
+    __tablename__ = "invoice_lines"
+
+    id = db.Column(db.Integer, primary_key=True)
+    invoice_id = db.Column(db.Integer, db.ForeignKey("invoices.id", ondelete="CASCADE"),
+                           nullable=False, index=True)
+    position = db.Column(db.Integer, nullable=False, default=0)
+    product_id = db.Column(db.Integer, db.ForeignKey("products.id", ondelete="SET NULL"))
+    description = db.Column(db.String(1000), nullable=False)
+    clave_prod_serv = db.Column(db.String(8), nullable=False)
+    clave_unidad = db.Column(db.String(3), nullable=False)
+    quantity = db.Column(Money, nullable=False)
+    unit_price = db.Column(Money, nullable=False)
+    discount_pct = db.Column(Money, nullable=False, default=0)
+    objeto_imp = db.Column(db.String(2), nullable=False)
+    iva = db.Column(db.String(10))
+    ieps = db.Column(db.String(10))
+    ret_isr = db.Column(db.String(10))
+    ret_iva = db.Column(db.String(10))
+
+    invoice = db.relationship("Invoice", back_populates="lines")
+    product = db.relationship("Product")

@@ -1,0 +1,287 @@
+"""Invoice views: short; the work is in service, stamping and readiness."""
+import json
+
+from flask import Response
+from flask import abort
+from flask import flash
+from flask import render_template
+from flask import request
+from flask import url_for
+from werkzeug.datastructures import MultiDict
+
+from .. import catalog
+from ..customers.models import Customer
+from ..extensions import db
+from ..products.models import Product
+from ..sat import catalogs as cat
+from ..settings import alegra as connection
+from ..web import redirect_to
+from ..web import render
+from . import archive
+from . import bp
+from . import readiness
+from . import service
+from . import stamping
+from .forms import InvoiceForm
+from .models import DRAFT
+from .models import STATUS_LABELS
+from .models import Invoice
+from .totals import compute
+
+EDITOR, PANEL = "invoices/edit.html", "invoices/_invoice.html"
+
+
+def _get(invoice_id):
+    return db.session.get(Invoice, invoice_id) or abort(404)
+
+
+@bp.get("/")
+def index():
+    """List invoices: filter by status, customer and dates; live search and pagination."""
+    args = request.args
+    status = args.get("estado", "") if args.get("estado") in STATUS_LABELS else ""
+    results = service.search(args.get("q", "")[:100], status, None,
+                             args.get("desde") or None, args.get("hasta") or None,
+                             args.get("page", 1, type=int))
+    return render("invoices/index.html", "invoices/_rows.html", results=results,
+                  q=args.get("q", "")[:100], status=status, since=args.get("desde", ""),
+                  until=args.get("hasta", ""), labels=STATUS_LABELS)
+
+
+def _editor_context(form, invoice, customer, **extra):
+    """Everything the editor shows: form, totals and what blocks stamping."""
+    form.refresh(customer)
+    preview = invoice if invoice is not None and not invoice.editable else Invoice(status=DRAFT)
+    if preview.editable:
+        totals = service.apply(preview, form, customer)
+        db.session.expunge(preview) if preview in db.session else None
+    else:
+        totals = compute(preview.lines)
+    problems = readiness.problems(preview) if preview.editable else []
+    return {"form": form, "invoice": invoice, "customer": customer, "totals": totals,
+            "problems": problems, "money_decimals": 2, **extra}
+
+
+def _form_for(invoice):
+    if invoice is None:
+        return InvoiceForm()
+    data = {"customer_id": invoice.customer_id or "", "date": invoice.date,
+            "currency": invoice.currency, "uso_cfdi": invoice.uso_cfdi,
+            "exchange_rate": f"{invoice.exchange_rate}" if invoice.exchange_rate else "",
+            "metodo_pago": invoice.metodo_pago, "forma_pago": invoice.forma_pago,
+            "observations": invoice.observations or "",
+            "lines": [{"product_id": line.product_id, "description": line.description,
+                       "quantity": f"{line.quantity}", "unit_price": f"{line.unit_price}",
+                       "discount_pct": f"{line.discount_pct}"} for line in invoice.lines]}
+    return InvoiceForm(formdata=None, data=data)
+
+
+@bp.route("/nueva", methods=["GET", "POST"], defaults={"invoice_id": None})
+@bp.route("/<int:invoice_id>", methods=["GET", "POST"])
+def show(invoice_id):
+    """The editor for drafts; the read-only view with status for everything else."""
+    invoice = _get(invoice_id) if invoice_id else None
+    if request.method == "GET":
+        form = _form_for(invoice)
+        return render(EDITOR, PANEL, **_editor_context(form, invoice, service.customer_of(form)))
+    if invoice is not None and not invoice.editable:
+        return _locked(invoice)
+    form = InvoiceForm()
+    customer = service.customer_of(form)
+    form.validate()
+    form.check(customer)
+    if not form.numbers_ok():
+        return render(EDITOR, PANEL, status=422, **_editor_context(form, invoice, customer))
+    invoice = invoice or Invoice()
+    service.save(invoice, form, customer)
+    if invoice_id is None:
+        flash("Borrador guardado.", "ok")
+        return redirect_to(url_for("invoices.show", invoice_id=invoice.id))
+    return render(EDITOR, PANEL, **_editor_context(form, invoice, customer,
+                                                   saved="Borrador guardado."))
+
+
+def _locked(invoice):
+    message = ("Esta factura ya está timbrada y no se puede modificar. Para corregirla, "
+               "cancélala con el motivo 01 y emite una nueva.")
+    response = render(EDITOR, PANEL, status=409,
+                      **_editor_context(_form_for(invoice), invoice, invoice.customer,
+                                        notice=message))
+    return response
+
+
+@bp.post("/calcular")
+def recalculate():
+    """Live: totals, line amounts, field checks and the Timbrar button, without saving."""
+    form = InvoiceForm()
+    customer = service.customer_of(form)
+    form.validate()
+    if request.form.get("_trigger") == "customer_id" and customer is not None:
+        # A newly chosen customer brings its defaults.
+        form.uso_cfdi.data = customer.uso_cfdi
+        form.metodo_pago.data, form.forma_pago.data = customer.metodo_pago, customer.forma_pago
+    if request.form.get("_trigger") == "metodo_pago" and form.metodo_pago.data == "PPD":
+        form.forma_pago.data = "99"
+    form.check(customer)
+    context = _editor_context(form, None, customer, trigger=request.form.get("_trigger"))
+    return render_template("invoices/_live.html", **context)
+
+
+@bp.post("/lineas")
+def lines():
+    """Add a product as a new line, or remove one; re-renders the lines and totals."""
+    data = MultiDict(request.form)
+    form = InvoiceForm(formdata=data)
+    add = request.form.get("_add_product", type=int)
+    remove = request.form.get("_remove", type=int)
+    if add:
+        product = db.session.get(Product, add)
+        if product is not None and product.archived_at is None and \
+                len(form.lines) < form.lines.max_entries:
+            form.lines.append_entry(service.line_from_product(product))
+    elif remove is not None and 0 <= remove < len(form.lines):
+        entries = [e.data for i, e in enumerate(form.lines) if i != remove]
+        form.lines.entries.clear()
+        form.lines.last_index = -1
+        for entry in entries:
+            form.lines.append_entry(entry)
+    customer = service.customer_of(form)
+    form.validate()
+    return render_template("invoices/_lines_and_totals.html",
+                           **_editor_context(form, None, customer))
+
+
+@bp.get("/buscar-cliente")
+def pick_customer():
+    """Pick list of customers for the editor."""
+    text = request.args.get("cliente_q", "")[:100]
+    results = catalog.search(Customer, text, 1) if len(text.strip()) >= 2 else None
+    return render_template("invoices/_pick_customer.html", results=results, q=text)
+
+
+@bp.get("/buscar-producto")
+def pick_product():
+    """Pick list of products for the editor."""
+    text = request.args.get("producto_q", "")[:100]
+    results = catalog.search(Product, text, 1) if len(text.strip()) >= 1 else None
+    return render_template("invoices/_pick_product.html", results=results, q=text)
+
+
+@bp.post("/<int:invoice_id>/timbrar")
+def stamp(invoice_id):
+    """Save what is on screen, then stamp; the result replaces the panel in place."""
+    invoice = _get(invoice_id)
+    if not invoice.editable:
+        outcome = stamping.Outcome(invoice, notice="Esta factura ya no es un borrador; este "
+                                                   "es su estado actual.")
+        return _panel(outcome, status=409)
+    form = InvoiceForm()
+    customer = service.customer_of(form)
+    form.validate()
+    form.check(customer)
+    if not form.numbers_ok():
+        return render(EDITOR, PANEL, status=422, **_editor_context(form, invoice, customer))
+    service.save(invoice, form, customer)
+    outcome = stamping.stamp(invoice)
+    return _panel(outcome, status=422 if outcome.blocked else 200, form=form)
+
+
+def _panel(outcome, status=200, form=None):
+    invoice = outcome.invoice
+    form = form or _form_for(invoice)
+    context = _editor_context(form, invoice, invoice.customer, notice=outcome.notice,
+                              blocked=outcome.blocked)
+    return render(EDITOR, PANEL, status=status, **context)
+
+
+@bp.post("/<int:invoice_id>/verificar")
+def verify(invoice_id):
+    """Resolve an unknown or pending invoice by reading Alegra (never by posting again)."""
+    invoice = stamping.reconcile(_get(invoice_id))
+    return _panel(stamping.Outcome(invoice))
+
+
+@bp.get("/<int:invoice_id>/estado")
+def status(invoice_id):
+    """Polled while a cancellation is pending."""
+    invoice = stamping.reconcile(_get(invoice_id))
+    return _panel(stamping.Outcome(invoice))
+
+
+@bp.post("/<int:invoice_id>/cancelar")
+def cancel(invoice_id):
+    """Cancel with a SAT motive; 01 needs the UUID of the stamped replacement."""
+    invoice = _get(invoice_id)
+    motive = request.form.get("motive", "")
+    replacement = request.form.get("replacement_uuid", "").strip().upper() or None
+    errors = {}
+    if motive not in cat.MOTIVOS_CANCELACION:
+        errors["motive"] = "Elige el motivo de cancelación."
+    elif motive == "01":
+        valid = {i.uuid for i in replacements(invoice)}
+        if replacement not in valid:
+            errors["replacement_uuid"] = ("Con el motivo 01 elige la factura timbrada que "
+                                          "sustituye a esta (emítela primero).")
+    if errors:
+        context = _editor_context(_form_for(invoice), invoice, invoice.customer,
+                                  cancel_errors=errors, cancel_motive=motive)
+        return render(EDITOR, PANEL, status=422, **context)
+    return _panel(stamping.cancel(invoice, motive, replacement if motive == "01" else None))
+
+
+def replacements(invoice):
+    """Stamped invoices of the same customer that can replace this one (motive 01)."""
+    return db.session.query(Invoice).filter(
+        Invoice.customer_id == invoice.customer_id, Invoice.id != invoice.id,
+        Invoice.status == "stamped").order_by(Invoice.id.desc()).limit(50).all()
+
+
+@bp.get("/<int:invoice_id>/<any(xml, pdf):kind>")
+def download(invoice_id, kind):
+    """Serve the XML or PDF from the local archive; fetch it from Alegra only if missing."""
+    invoice = _get(invoice_id)
+    if not invoice.uuid:
+        abort(404)
+    content = archive.read(invoice, kind)
+    if content is None:
+        try:
+            stamping.fetch_files(invoice, connection.make_client(invoice_id=invoice.id))
+        except Exception:  # noqa: BLE001 - any failure ends in the same Spanish message
+            pass
+        content = archive.read(invoice, kind)
+    if content is None:
+        flash("El archivo no está en el archivo local y Alegra no respondió; intenta más "
+              "tarde.", "error")
+        return redirect_to(url_for("invoices.show", invoice_id=invoice.id))
+    mimetype = "application/xml" if kind == "xml" else "application/pdf"
+    return Response(content, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="{archive.file_name(invoice, kind)}"'})
+
+
+@bp.app_template_global()
+def replacement_choices(invoice):
+    """Template helper for the cancel form."""
+    return replacements(invoice)
+
+
+
+
+@bp.app_template_global()
+def live_attrs(trigger, event="change"):
+    """htmx attributes of an editor input that triggers a live recalculation."""
+    return {"hx-post": url_for("invoices.recalculate"), "hx-include": "#invoice-form",
+            "hx-swap": "none", "hx-trigger": event, "hx-sync": "this:queue last",
+            "hx-vals": json.dumps({"_trigger": trigger})}
+
+
+@bp.app_template_global("_line_live")
+def line_live(index, name, label):
+    """Live attributes of a line input (recalculated as the user types), with its label."""
+    return {**live_attrs(f"lines-{index}-{name}", "input changed delay:300ms"),
+            "aria-label": label}
+
+
+@bp.app_context_processor
+def cancel_motives():
+    """The SAT cancellation motives for the cancel form."""
+    return {"cancel_motives": cat.MOTIVOS_CANCELACION}
