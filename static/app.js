@@ -31,6 +31,8 @@
     input.value = option.getAttribute("data-pick-value");
     var list = option.closest(".picklist-box");
     if (list) { list.innerHTML = ""; }
+    var search = document.getElementById(option.getAttribute("data-pick-clear") || "");
+    if (search) { search.value = ""; }
     input.dispatchEvent(new Event("change", { bubbles: true }));
   });
 })();
