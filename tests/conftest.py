@@ -177,3 +177,79 @@ def instance_bytes(app):
             with open(os.path.join(root, name), "rb") as fh:
                 chunks.append(fh.read())
     return b"".join(chunks)
+
+
+COMPANY = {"rfc": "EKU9003173C9", "name": "ESCUELA KEMPER URGATE", "regimen": "601",
+           "cp": "42501"}
+CUSTOMER = {"rfc": "CACX7605101P8", "name": "XOCHILT CASAS CHAVEZ", "regimen": "612",
+            "uso_cfdi": "G03", "metodo_pago": "PUE", "forma_pago": "03", "credit_days": "0",
+            "partner_type": "cliente", "cp": "10740"}
+PRODUCT = {"name": "Consultoría", "clave_prod_serv": "80101500", "clave_unidad": "E48",
+           "unit_price": "1000", "objeto_imp": "02", "iva": "16"}
+
+
+class Invoicing:
+    """A signed-in owner, connected to the sandbox, with company, a customer and products."""
+
+    def __init__(self, user, app, sandbox):
+        self.user, self.app, self.sandbox = user, app, sandbox
+        user.post("/configuracion/integraciones/alegra/estado", htmx=True)
+        assert user.post("/configuracion/facturacion", COMPANY, htmx=True).status_code == 200
+        self.customer_id = self.add_customer(CUSTOMER)
+        self.product_ids = [self.add_product(PRODUCT)]
+
+    def add_customer(self, data):
+        response = self.user.post("/clientes/nuevo", data, htmx=True)
+        assert response.status_code == 204, response.get_data(as_text=True)[:2000]
+        with self.app.app_context():
+            from apunto_fact.customers.models import Customer
+            from apunto_fact.extensions import db
+            return db.session.query(Customer.id).filter_by(rfc=data["rfc"]).order_by(
+                Customer.id.desc()).first()[0]
+
+    def add_product(self, data):
+        response = self.user.post("/productos/nuevo", data, htmx=True)
+        assert response.status_code == 204, response.get_data(as_text=True)[:2000]
+        with self.app.app_context():
+            from apunto_fact.extensions import db
+            from apunto_fact.products.models import Product
+            return db.session.query(Product.id).order_by(Product.id.desc()).first()[0]
+
+    def form(self, customer_id=None, lines=None, **header):
+        import datetime
+        data = {"customer_id": str(customer_id or self.customer_id),
+                "date": datetime.date.today().isoformat(), "currency": "MXN",
+                "uso_cfdi": "G03", "metodo_pago": "PUE", "forma_pago": "03", **header}
+        for i, line in enumerate(lines or [{"product_id": self.product_ids[0]}]):
+            defaults = {"description": "Consultoría mensual", "quantity": "1",
+                        "unit_price": "1000", "discount_pct": "0"}
+            for key, value in {**defaults, **line}.items():
+                data[f"lines-{i}-{key}"] = str(value)
+        return data
+
+    def draft(self, **kwargs):
+        response = self.user.post("/facturas/nueva", self.form(**kwargs), htmx=True)
+        assert response.status_code == 204, response.get_data(as_text=True)[:3000]
+        return int(response.headers["HX-Redirect"].rsplit("/", 1)[1])
+
+    def stamp(self, invoice_id, **kwargs):
+        return self.user.post(f"/facturas/{invoice_id}/timbrar", self.form(**kwargs), htmx=True)
+
+    def invoice(self, invoice_id):
+        with self.app.app_context():
+            from apunto_fact.extensions import db
+            from apunto_fact.invoices.models import Invoice
+            invoice = db.session.get(Invoice, invoice_id)
+            db.session.expunge(invoice)
+            return invoice
+
+    def sandbox_invoices(self):
+        return self.sandbox.app.extensions["sandbox"]["store"].all("invoices")
+
+
+@pytest.fixture
+def invoicing(connected, app, sandbox):
+    """Ready to invoice against the sandbox (which is reset after each test)."""
+    requests.post(f"{sandbox.root}/_sandbox/faults", json={"cancel_delay": 0,
+                                                           "cancel_outcome": "accept"}, timeout=5)
+    yield Invoicing(connected, app, sandbox)

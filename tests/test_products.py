@@ -67,9 +67,9 @@ def test_rule19_lowercase_unit_key_is_accepted(app, user):
 
 
 @pytest.mark.parametrize("price, message", [
-    ("", "debe ser un número"), ("abc", "debe ser un número"), ("-5", "no puede ser negativo"),
+    ("", "debe ser un número"), ("abc", "debe ser un número"), ("-5", "no admite valores negativos"),
     ("0", "mayor que cero"), ("1.1234567", "6 decimales"), ("NaN", "debe ser un número"),
-    ("1e20", "demasiado grande"),
+    ("1e20", "excede el máximo permitido"),
 ])
 def test_rule23_price(app, user, price, message):
     assert_rejected(app, post(user, unit_price=price), "unit_price", message)

@@ -44,7 +44,7 @@ def index():
                              args.get("desde") or None, args.get("hasta") or None,
                              args.get("page", 1, type=int))
     return render("invoices/index.html", "invoices/_rows.html", results=results,
-                  q=args.get("q", "")[:100], status=status, since=args.get("desde", ""),
+                  q=args.get("q", "")[:100], state=status, since=args.get("desde", ""),
                   until=args.get("hasta", ""), labels=STATUS_LABELS)
 
 

@@ -283,13 +283,13 @@ def parse_amount(raw, findings, field_name, *, positive=True, decimals=MAX_CONCE
         findings.error(field_name, f"{what} debe ser un número, por ejemplo 1250.50.")
         return None
     if value < 0:
-        findings.error(field_name, f"{what} no puede ser negativo.")
+        findings.error(field_name, f"{what} no admite valores negativos.")
     elif positive and value == 0:
         findings.error(field_name, f"{what} debe ser mayor que cero (CFDI40166).")
     elif -value.as_tuple().exponent > decimals:
         findings.error(field_name, f"{what} admite como máximo {decimals} decimales.")
     elif value >= Decimal(10) ** 12:
-        findings.error(field_name, f"{what} es demasiado grande.")
+        findings.error(field_name, f"{what} excede el máximo permitido.")
     return value
 
 
