@@ -86,10 +86,7 @@ def show(invoice_id):
         return render(EDITOR, PANEL, **_editor_context(form, invoice, service.customer_of(form)))
     if invoice is not None and not invoice.editable:
         return _locked(invoice)
-    form = InvoiceForm()
-    customer = service.customer_of(form)
-    form.validate()
-    form.check(customer)
+    form, customer = _submitted()
     if not form.numbers_ok():
         return render(EDITOR, PANEL, status=422, **_editor_context(form, invoice, customer))
     invoice = invoice or Invoice()
@@ -101,13 +98,19 @@ def show(invoice_id):
                                                    saved="Borrador guardado."))
 
 
+def _submitted():
+    """The editor as posted, checked: (form, its customer)."""
+    form = InvoiceForm()
+    customer = service.customer_of(form)
+    form.validate()
+    form.check(customer)
+    return form, customer
+
+
 def _locked(invoice):
     message = ("Esta factura ya está timbrada y no se puede modificar. Para corregirla, "
                "cancélala con el motivo 01 y emite una nueva.")
-    response = render(EDITOR, PANEL, status=409,
-                      **_editor_context(_form_for(invoice), invoice, invoice.customer,
-                                        notice=message))
-    return response
+    return _panel(stamping.Outcome(invoice, notice=message), status=409)
 
 
 @bp.post("/calcular")
@@ -172,13 +175,9 @@ def stamp(invoice_id):
     """Save what is on screen, then stamp; the result replaces the panel in place."""
     invoice = _get(invoice_id)
     if not invoice.editable:
-        outcome = stamping.Outcome(invoice, notice="Esta factura ya no es un borrador; este "
-                                                   "es su estado actual.")
-        return _panel(outcome, status=409)
-    form = InvoiceForm()
-    customer = service.customer_of(form)
-    form.validate()
-    form.check(customer)
+        return _panel(stamping.Outcome(invoice, notice="Esta factura ya no es un borrador; "
+                                                       "este es su estado actual."), status=409)
+    form, customer = _submitted()
     if not form.numbers_ok():
         return render(EDITOR, PANEL, status=422, **_editor_context(form, invoice, customer))
     service.save(invoice, form, customer)
