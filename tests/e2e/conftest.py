@@ -102,3 +102,14 @@ class NoNavigation:
 def same_page(page):
     """Context manager factory: ``with same_page(): ...`` fails if the page navigated."""
     return lambda: NoNavigation(page)
+
+
+def htmx_idle(tab):
+    """Wait until htmx has no request in flight and nothing swapping or settling.
+
+    Newly swapped inputs get their htmx listeners while settling; typing into them before
+    that is faster than any person and would be missed.
+    """
+    tab.wait_for_function("""() => !document.querySelector(
+        '.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')""")
+    tab.wait_for_timeout(50)
