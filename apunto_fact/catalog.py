@@ -1,4 +1,6 @@
 """What the catalogs (customers, products) share: bookkeeping columns, search, archiving."""
+from dataclasses import dataclass
+
 from flask import abort
 from flask import flash
 from flask import request
@@ -11,6 +13,39 @@ from .web import redirect_to
 from .web import render
 
 PAGE_SIZE = 25
+
+
+@dataclass
+class Page:
+    """A page of rows without a total count (counting a large table costs a full scan)."""
+
+    items: list
+    page: int
+    has_next: bool
+    pages: int | None = None
+    total: int | None = None
+
+    @property
+    def has_prev(self):
+        """True after the first page."""
+        return self.page > 1
+
+    @property
+    def prev_num(self):
+        """Number of the previous page."""
+        return self.page - 1
+
+    @property
+    def next_num(self):
+        """Number of the next page."""
+        return self.page + 1
+
+
+def page_of(query, page, per_page=PAGE_SIZE):
+    """Fetch one page of query, reading one extra row to know whether another follows."""
+    page = max(page, 1)
+    rows = db.session.scalars(query.limit(per_page + 1).offset((page - 1) * per_page)).all()
+    return Page(items=rows[:per_page], page=page, has_next=len(rows) > per_page)
 
 
 class CatalogRecord:

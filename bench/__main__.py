@@ -4,7 +4,10 @@ import os
 import sys
 import tempfile
 
+from . import alegra_cost
 from . import catalog_search
+from . import memory
+from . import pages
 from . import startup
 from .common import machine
 from .harness import signed_in_client
@@ -28,6 +31,10 @@ def main():
         app, client = signed_in_client(tmp)
         with app.app_context():
             rows += catalog_search.run(client)
+    rows += pages.run()
+    rows += alegra_cost.requests_per_invoice()
+    rows += alegra_cost.bulk()
+    rows += memory.run()
     report = table(rows)
     print(report)
     header = (f"# Resultados de `make bench`\n\nMáquina: {machine()}\n\n"

@@ -1,6 +1,7 @@
 """The bitácora page: filterable list of Alegra calls."""
 from flask import request
 
+from ..catalog import page_of
 from ..extensions import db
 from ..web import render
 from . import bp
@@ -20,7 +21,7 @@ def index():
     path = request.args.get("ruta", "")[:100].strip()
     if path:
         query = query.where(AlegraCall.path.contains(path, autoescape=True))
-    results = db.paginate(query, page=max(request.args.get("page", 1, type=int), 1),
-                          per_page=50, error_out=False)
+    # The bitácora only grows: page without counting it.
+    results = page_of(query, request.args.get("page", 1, type=int), per_page=50)
     return render("audit/index.html", "audit/_rows.html", results=results, outcome=outcome,
                   invoice_id=invoice_id, path=path)

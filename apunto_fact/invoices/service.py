@@ -2,6 +2,9 @@
 from decimal import Decimal
 from decimal import InvalidOperation
 
+from sqlalchemy.orm import contains_eager
+
+from ..catalog import page_of
 from ..customers.models import Customer
 from ..extensions import db
 from ..products.models import Product
@@ -85,16 +88,20 @@ def line_from_product(product):
 
 def search(text="", status="", customer_id=None, since=None, until=None, page=1):
     """Return a page of invoices filtered by status, customer words, date range."""
-    query = db.select(Invoice).outerjoin(Invoice.customer)
+    query = db.select(Invoice)
+    words = fold(text).split()[:5]
+    if words:
+        # Join once and reuse the join for the eager load (no second join).
+        query = query.join(Invoice.customer).options(contains_eager(Invoice.customer))
     if status:
         query = query.where(Invoice.status == status)
     if customer_id:
         query = query.where(Invoice.customer_id == customer_id)
-    for word in fold(text).split()[:5]:
+    for word in words:
         query = query.where(Customer.search_text.contains(word, autoescape=True))
     if since:
         query = query.where(Invoice.date >= since)
     if until:
         query = query.where(Invoice.date <= until)
     query = query.order_by(Invoice.date.desc(), Invoice.id.desc())
-    return db.paginate(query, page=max(page, 1), per_page=PAGE_SIZE, error_out=False)
+    return page_of(query, page, PAGE_SIZE)

@@ -97,6 +97,7 @@ def guard():
                             "X-Rate-Limit-Remaining": str(remaining),
                             "X-Rate-Limit-Reset": str(reset)}
     if not allowed:
+        s["faults"].count(request.method, "429")
         return alegra_error(429, "Too Many request")
     path = request.path[len(bp.url_prefix):]
     s["faults"].count(request.method, path)

@@ -1,0 +1,118 @@
+"""Alegra requests per stamped invoice, and bulk stamping under the 150/min limit."""
+import datetime
+import os
+import tempfile
+import time
+
+import requests
+
+from apunto_fact.extensions import db
+from apunto_fact.invoices import service as invoices
+from apunto_fact.invoices import stamping
+from apunto_fact.invoices.forms import InvoiceForm
+from apunto_fact.invoices.models import Invoice
+from apunto_fact.sandbox.server import SandboxServer
+
+from .harness import signed_in_client
+
+EMAIL, TOKEN = "bench@sandbox.apunto.mx", "bench-token"
+LIMIT = 150
+
+
+def _setup(folder, rate_limit=LIMIT):
+    sandbox = SandboxServer(os.path.join(folder, "sandbox.sqlite"), email=EMAIL, token=TOKEN,
+                            rate_limit=rate_limit).start()
+    app, client = signed_in_client(folder, ALEGRA_SANDBOX_URL=sandbox.url, SANDBOX_EMAIL=EMAIL,
+                                   SANDBOX_TOKEN=TOKEN)
+    from conftest import Browserless
+    from conftest import COMPANY
+    from conftest import CUSTOMER
+    from conftest import PRODUCT
+    user = Browserless(client)
+    user.get("/")
+    user.post("/configuracion/integraciones/alegra/demo", htmx=True)
+    user.post("/configuracion/integraciones/alegra/estado", htmx=True)
+    user.post("/configuracion/facturacion", COMPANY, htmx=True)
+    user.post("/clientes/nuevo", CUSTOMER, htmx=True)
+    for i, key in enumerate(("80101500", "81111811", "43231500")):
+        user.post("/productos/nuevo", {**PRODUCT, "name": f"Producto {i}",
+                                       "clave_prod_serv": key}, htmx=True)
+    return sandbox, app
+
+
+def _draft(app, product_ids):
+    data = {"customer_id": "1", "date": datetime.date.today().isoformat(), "currency": "MXN",
+            "uso_cfdi": "G03", "metodo_pago": "PUE", "forma_pago": "03"}
+    for i, product_id in enumerate(product_ids):
+        data.update({f"lines-{i}-product_id": str(product_id), f"lines-{i}-quantity": "1",
+                     f"lines-{i}-unit_price": "1000", f"lines-{i}-discount_pct": "0",
+                     f"lines-{i}-description": f"Concepto {i}"})
+    with app.test_request_context(method="POST", data=data):
+        form = InvoiceForm(meta={"csrf": False})
+        invoice = Invoice()
+        invoices.save(invoice, form, invoices.customer_of(form))
+        return invoice.id
+
+
+def _stats(sandbox):
+    return requests.get(f"{sandbox.root}/_sandbox/stats", timeout=5).json()
+
+
+def _reset(sandbox):
+    requests.post(f"{sandbox.root}/_sandbox/stats/reset", timeout=5)
+
+
+def _stamp(app, invoice_id):
+    with app.test_request_context():
+        invoice = db.session.get(Invoice, invoice_id)
+        stamping.stamp(invoice)
+        assert invoice.status == "stamped", (invoice.status, invoice.problem_message)
+
+
+def requests_per_invoice():
+    """Return result rows: first invoice (new customer, 3 new products), then steady state."""
+    with tempfile.TemporaryDirectory() as folder:
+        sandbox, app = _setup(folder)
+        try:
+            first, second = _draft(app, [1, 2, 3]), _draft(app, [1, 2, 3])
+            _reset(sandbox)
+            _stamp(app, first)
+            cold = _stats(sandbox)
+            _reset(sandbox)
+            _stamp(app, second)
+            steady = _stats(sandbox)
+        finally:
+            sandbox.stop()
+    detail = ", ".join(f"{k}×{v}" for k, v in sorted(cold["calls"].items()))
+    return [{"what": "Solicitudes a Alegra: cliente nuevo con 3 productos nuevos",
+             "value": f"{cold['total']} ({detail})", "target": "—", "ok": None},
+            {"what": "Solicitudes a Alegra: mismo cliente y productos (estado estable)",
+             "value": str(steady["total"]), "target": "1", "ok": steady["total"] == 1}]
+
+
+def bulk(count=300):
+    """Stamp count invoices in a row against the sandbox's 150/min limit."""
+    with tempfile.TemporaryDirectory() as folder:
+        sandbox, app = _setup(folder)
+        try:
+            ids = [_draft(app, [1]) for _ in range(count)]
+            _stamp(app, ids.pop(0))  # registers customer and product: not the steady state
+            _reset(sandbox)
+            started = time.monotonic()
+            for invoice_id in ids:
+                _stamp(app, invoice_id)
+            elapsed = time.monotonic() - started
+            stats = _stats(sandbox)
+        finally:
+            sandbox.stop()
+    rejected = stats["calls"].get("GET 429", 0) + stats["calls"].get("POST 429", 0)
+    sent = stats["total"] - rejected
+    # Over whole windows: N requests need at least ceil(N/150) - 1 full minutes plus the
+    # time to send the last window's share; compare against that ideal.
+    ideal = (sent - 1) // LIMIT * 60.0
+    share = min(1.0, ideal / elapsed) if ideal else 1.0
+    per_minute = sent / (elapsed / 60)
+    return [{"what": f"Timbrar {count - 1} facturas seguidas con límite de {LIMIT}/min",
+             "value": (f"{elapsed:.0f} s, {sent} solicitudes ({per_minute:.0f}/min); "
+                       f"{share:.0%} del ritmo permitido; {rejected} respuestas 429"),
+             "target": "≥ 90 % del límite, 0 fallas", "ok": share >= 0.9 and rejected == 0}]

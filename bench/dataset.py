@@ -1,0 +1,81 @@
+"""Synthetic but realistic data for the page benchmarks, inserted in bulk."""
+import datetime
+import random
+import uuid
+
+from sqlalchemy import insert
+
+from apunto_fact.customers.models import Customer
+from apunto_fact.extensions import db
+from apunto_fact.invoices.models import Invoice
+from apunto_fact.invoices.models import InvoiceLine
+from apunto_fact.products.models import Product
+from apunto_fact.sat.search import fold
+from apunto_fact.timeutil import utcnow
+
+WORDS = ("ABARROTES CONSTRUCTORA COMERCIAL DISTRIBUIDORA SERVICIOS INDUSTRIAL GRUPO "
+         "TRANSPORTES FARMACIA PAPELERIA FERRETERIA MUEBLES TALLER CONSULTORES HERMANOS "
+         "NORTE SUR CENTRO PACIFICO GOLFO BAJIO ALTOS VALLE SIERRA LAGUNA").split()
+CHUNK = 5000
+
+
+def _rfc(index):
+    digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    tail = digits[index // 1296 % 36] + digits[index // 36 % 36] + digits[index % 36]
+    return f"CLI900101{tail}"
+
+
+def _chunks(rows):
+    for start in range(0, len(rows), CHUNK):
+        yield rows[start:start + CHUNK]
+
+
+def populate(customers=20_000, products=5_000, invoices=1_000, seed=1):
+    """Insert customers, products and invoices (two lines each); return their counts."""
+    rng = random.Random(seed)
+    now = utcnow()
+    customer_rows = []
+    for i in range(customers):
+        name = f"{rng.choice(WORDS)} {rng.choice(WORDS)} {i:05d}"
+        rfc = _rfc(i)
+        customer_rows.append({
+            "rfc": rfc, "name": name, "regimen": "601", "uso_cfdi": "G03",
+            "metodo_pago": "PUE", "forma_pago": "03", "credit_days": 0,
+            "partner_type": "cliente", "cp": "06600", "search_text": f"{fold(name)} {rfc.lower()}",
+            "created_at": now, "updated_at": now})
+    for chunk in _chunks(customer_rows):
+        db.session.execute(insert(Customer), chunk)
+    product_rows = [{
+        "name": f"Servicio {i:05d}", "clave_prod_serv": "80101500", "clave_unidad": "E48",
+        "unit_price": f"{rng.randint(100, 50_000)}.{rng.randint(0, 99):02d}", "objeto_imp": "02",
+        "iva": "16", "search_text": f"servicio {i:05d}  80101500", "created_at": now,
+        "updated_at": now} for i in range(products)]
+    for chunk in _chunks(product_rows):
+        db.session.execute(insert(Product), chunk)
+    db.session.commit()
+    start = datetime.date.today() - datetime.timedelta(days=730)
+    invoice_rows, line_rows = [], []
+    for i in range(1, invoices + 1):
+        stamped = rng.random() < 0.85
+        invoice_rows.append({
+            "id": i, "customer_id": rng.randint(1, customers),
+            "date": start + datetime.timedelta(days=rng.randint(0, 730)),
+            "currency": "MXN", "uso_cfdi": "G03", "metodo_pago": "PUE", "forma_pago": "03",
+            "status": "stamped" if stamped else "draft", "subtotal": "2000.00",
+            "discount": "0", "taxes": "320.00", "retentions": "0", "total": "2320.00",
+            "uuid": str(uuid.UUID(int=rng.getrandbits(128))).upper() if stamped else None,
+            "serie": "A" if stamped else None, "folio": str(i) if stamped else None,
+            "created_at": now, "updated_at": now})
+        for position in range(2):
+            product = rng.randint(1, products)
+            line_rows.append({
+                "invoice_id": i, "position": position, "product_id": product,
+                "description": f"Servicio {product - 1:05d}", "clave_prod_serv": "80101500",
+                "clave_unidad": "E48", "quantity": "1", "unit_price": "1000",
+                "discount_pct": "0", "objeto_imp": "02", "iva": "16"})
+    for chunk in _chunks(invoice_rows):
+        db.session.execute(insert(Invoice), chunk)
+    for chunk in _chunks(line_rows):
+        db.session.execute(insert(InvoiceLine), chunk)
+    db.session.commit()
+    return {"customers": customers, "products": products, "invoices": invoices}
