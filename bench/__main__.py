@@ -45,6 +45,23 @@ def main():
 
 
 NOTES = """
+## Antes y después (páginas con 100k facturas)
+
+Primera medición, antes de corregir (mismo equipo, 60 solicitudes por página):
+
+| Página | p95 con 1k | p95 con 100k | Razón |
+|---|---|---|---|
+| Lista de facturas | 4.6 ms | 10.1 ms | ×2.2 |
+| Lista filtrada (timbradas, por cliente) | 5.3 ms | 168.0 ms | ×31.7 |
+| Búsqueda de clientes | 14.0 ms | 13.8 ms | ×0.99 |
+| Detalle de factura | 6.8 ms | 6.8 ms | ×1.0 |
+
+Causas y arreglos: el índice por `status` (85 % de las filas) obligaba a ordenar todas las
+facturas timbradas; ahora un índice `(status, date)` recorre en orden de fecha y se detiene al
+llenar la página. `paginate` contaba la tabla entera en cada página; las listas que solo crecen
+(facturas, bitácora) leen una fila de más para saber si hay otra página. Y la búsqueda por
+cliente ya no une la tabla de clientes dos veces.
+
 ## Notas
 
 - Búsqueda en catálogos: índice en memoria de prefijos de palabras (sin acentos) y de claves,
@@ -52,6 +69,13 @@ NOTES = """
   buscan palabras completas para no recorrer medio catálogo.
 - El arranque en frío mide `create_app()` en un proceso nuevo; los catálogos grandes no se
   cargan al arrancar sino con la primera búsqueda.
+- Solicitudes por factura: la primera para un cliente con 3 productos nuevos busca y registra
+  cliente y productos y lee impuestos y numeración (se guardan en caché); después, solo el
+  `POST /invoices` (XML y PDF llegan por URLs firmadas, fuera del API).
+- Timbrado en lote: el cliente lee `X-Rate-Limit-Remaining`/`Reset` y espera el reinicio de la
+  ventana en lugar de recibir 429; el ritmo se compara con el límite de 150 por minuto.
+- La memoria se mide con `VmHWM` del proceso de `flask serve` (waitress) tras cargar los
+  catálogos del SAT y servir listas, búsqueda y detalle.
 """
 
 if __name__ == "__main__":

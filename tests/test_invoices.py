@@ -437,3 +437,19 @@ def test_live_recalculation_returns_totals_fragment(invoicing):
     assert 'id="totals"' in html and "$3,480.00" in html  # 3 × 1000 + IVA 16 %
     assert 'id="line-amount-0" hx-swap-oob="true">$3,000.00' in html
     assert 'name="lines-0-quantity"' not in html  # the input being typed in is left alone
+
+
+@pytest.mark.parametrize("sat_code, field, hint", [
+    ("CFDI40143", "customer.rfc", "no está en la lista del SAT"),  # rule 3: only the SAT knows
+    ("CFDI40101", "date", "últimas 72 horas"),
+    ("CFDI40162", "lines", "clave de producto no existe"),
+])
+def test_relayed_sat_codes_point_at_their_field(invoicing, sandbox, sat_code, field, hint):
+    invoice_id = invoicing.draft()
+    message = f"Error al timbrar: {sat_code} - Mensaje del SAT"
+    set_faults(sandbox, rules=[{"method": "POST", "path": "/invoices", "status": 400,
+                                "body": {"error": {"code": 3051, "message": message}}}])
+    html = invoicing.stamp(invoice_id).get_data(as_text=True)
+    invoice = invoicing.invoice(invoice_id)
+    assert invoice.status == "rejected" and invoice.problem_field == field
+    assert message in html and hint in html
