@@ -23,7 +23,16 @@ class Money(sa.types.TypeDecorator):
         if value is None:
             return None
         value = Decimal(value)
-        return str(value) if dialect.name == "sqlite" else value
+        return format(value, "f") if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
-        return None if value is None else Decimal(str(value))
+        return None if value is None else tidy(Decimal(str(value)))
+
+
+def tidy(value):
+    """Drop trailing zeros (NUMERIC(18,6) pads them) without scientific notation.
+
+    So 1250.500000 from PostgreSQL and "1250.50" from SQLite both read as 1250.5.
+    """
+    value = value.normalize()
+    return value.quantize(Decimal(1)) if value.as_tuple().exponent > 0 else value

@@ -105,9 +105,12 @@ class RuleForm(BaseForm):
         select, its options; otherwise only its feedback is, because the user may be
         typing in it and the request carried what it held a moment ago.
         """
+        dependents = [n for n in self.LIVE_FIELDS.get(trigger, []) if n != trigger]
+        sent = {name: self[name].data for name in dependents}
         changed = self.on_change(trigger, fix)
         self.refresh()
-        dependents = [n for n in self.LIVE_FIELDS.get(trigger, []) if n != trigger]
+        for name in dependents:
+            mark_sent(self[name], sent[name], name in changed)
         shown = {trigger} | {n for n in dependents if self[n].data not in (None, "")}
         for field in self:
             field.errors = []
@@ -124,3 +127,16 @@ def live_response(form):
         abort(400)
     fields = form.live(trigger, request.form.get("_fix"))
     return render_template("_live_fields.html", form=form, fields=fields)
+
+
+def mark_sent(field, sent, server_set):
+    """Tag a select re-rendered by a live check, for static/app.js.
+
+    The check answers with the values sent a moment ago; if the user picked another option
+    since, the browser keeps that newer choice, unless the server set the value on purpose.
+    """
+    if field.type not in ("SelectField", "RadioField"):
+        return
+    field.render_kw = {**(field.render_kw or {}), "data-sent": sent or ""}
+    if server_set:
+        field.render_kw["data-server-set"] = "1"

@@ -18,6 +18,27 @@
       : "No se pudo completar la acción (error " + xhr.status + "). Intenta de nuevo.";
     notice(text);
   });
+  // A live check re-renders dependent selects with the values sent a moment ago. If the
+  // person chose another option meanwhile (and the server did not set one on purpose),
+  // keep that newer choice when it is still offered.
+  document.addEventListener("htmx:oobBeforeSwap", function (evt) {
+    var fragment = evt.detail.fragment;
+    if (!fragment || !fragment.querySelectorAll) { return; }
+    var selects = fragment.querySelectorAll("select[data-sent]:not([data-server-set])");
+    Array.prototype.forEach.call(selects, function (incoming) {
+      var current = document.getElementById(incoming.id);
+      if (!current || current.value === incoming.getAttribute("data-sent")) { return; }
+      var wanted = current.value;
+      var offered = Array.prototype.some.call(incoming.options, function (o) {
+        return o.value === wanted;
+      });
+      if (!offered) { return; }
+      Array.prototype.forEach.call(incoming.options, function (o) {
+        o.selected = o.value === wanted;
+        if (o.selected) { o.setAttribute("selected", ""); } else { o.removeAttribute("selected"); }
+      });
+    });
+  });
   document.addEventListener("htmx:sendError", function () {
     notice("No hay conexión con apunto-fact. ¿Sigue abierta la ventana donde se inició?");
   });

@@ -9,6 +9,9 @@ import requests
 from apunto_fact import create_app
 from apunto_fact.sandbox.server import SandboxServer
 
+# Run the suite against another database (PostgreSQL) with APUNTO_TEST_DATABASE_URL;
+# by default each test gets a copy of a migrated SQLite file.
+TEST_DATABASE_URL = os.environ.get("APUNTO_TEST_DATABASE_URL")
 SANDBOX_EMAIL = "demo@sandbox.apunto.mx"
 SANDBOX_TOKEN = "sbx-test-token-3d8f0a91c7"
 PASSWORD = "contraseña-segura"
@@ -68,7 +71,8 @@ def app_config(tmp_path, migrated_db, sandbox_server):
         "TESTING": True,
         "INSTANCE_PATH": str(instance),
         "SECRET_KEY": "test-secret",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'apunto_fact.sqlite'}",
+        "SQLALCHEMY_DATABASE_URI": TEST_DATABASE_URL or
+        f"sqlite:///{instance / 'apunto_fact.sqlite'}",
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         "ALEGRA_SANDBOX_URL": sandbox_server.url,
         "SANDBOX_EMAIL": SANDBOX_EMAIL,
@@ -85,11 +89,26 @@ def app(app_config, monkeypatch):
                 "APUNTO_FERNET_KEYS", "SECRET_KEY", "APUNTO_INSTANCE_PATH"):
         monkeypatch.delenv(var, raising=False)
     application = create_app(app_config)
+    fresh_schema(application)
     yield application
     with application.app_context():
         from apunto_fact.extensions import db
         db.session.remove()
         db.engine.dispose()
+
+
+def fresh_schema(application):
+    """On a server database, drop everything and migrate from zero (SQLite files are copies)."""
+    if not TEST_DATABASE_URL:
+        return
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from apunto_fact.extensions import db
+    with application.app_context():
+        with db.engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        upgrade()
 
 
 @pytest.fixture
@@ -170,8 +189,14 @@ def connected(user, sandbox):
 
 
 def instance_bytes(app):
-    """Every byte stored under the instance folder (database, WAL, keys)."""
+    """Every byte the app stores: files under instance/ and every row of every table."""
+    from apunto_fact.extensions import db
     chunks = []
+    with app.app_context():
+        for table in db.metadata.sorted_tables:
+            for row in db.session.execute(table.select()):
+                chunks.append(repr(tuple(row)).encode())
+        db.session.remove()
     for root, _dirs, files in os.walk(app.instance_path):
         for name in files:
             with open(os.path.join(root, name), "rb") as fh:

@@ -159,4 +159,4 @@ def test_products_import_and_export(app, user):
         [product] = db.session.query(Product).all()
         assert (product.objeto_imp, product.iva, product.ret_isr) == ("02", "16", "10")
     exported = user.get("/productos/exportar.csv").get_data(as_text=True)
-    assert "Consultoría,C1,80101500,E48,1250.50,02,16,,10,10.6667" in exported
+    assert "Consultoría,C1,80101500,E48,1250.5,02,16,,10,10.6667" in exported

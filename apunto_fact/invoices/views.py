@@ -12,6 +12,7 @@ from werkzeug.datastructures import MultiDict
 from .. import catalog
 from ..customers.models import Customer
 from ..extensions import db
+from ..forms import mark_sent
 from ..products.models import Product
 from ..sat import catalogs as cat
 from ..settings import alegra as connection
@@ -119,12 +120,16 @@ def recalculate():
     form = InvoiceForm()
     customer = service.customer_of(form)
     form.validate()
-    if request.form.get("_trigger") == "customer_id" and customer is not None:
+    trigger = request.form.get("_trigger")
+    sent = {name: form[name].data for name in ("uso_cfdi", "metodo_pago", "forma_pago")}
+    if trigger == "customer_id" and customer is not None:
         # A newly chosen customer brings its defaults.
         form.uso_cfdi.data = customer.uso_cfdi
         form.metodo_pago.data, form.forma_pago.data = customer.metodo_pago, customer.forma_pago
-    if request.form.get("_trigger") == "metodo_pago" and form.metodo_pago.data == "PPD":
+    if trigger == "metodo_pago" and form.metodo_pago.data == "PPD":
         form.forma_pago.data = "99"
+    for name, value in sent.items():
+        mark_sent(form[name], value, form[name].data != value)
     form.check(customer)
     context = _editor_context(form, None, customer, trigger=request.form.get("_trigger"))
     return render_template("invoices/_live.html", **context)

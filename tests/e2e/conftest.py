@@ -8,6 +8,7 @@ from werkzeug.serving import WSGIRequestHandler
 from werkzeug.serving import make_server
 
 from apunto_fact import create_app
+from conftest import fresh_schema
 
 ARTIFACTS = os.path.join(os.path.dirname(__file__), "..", "..", "test-artifacts")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -47,6 +48,7 @@ def live_app(app_config, monkeypatch):
     for var in ("APUNTO_DATABASE_URL", "APUNTO_FERNET_KEYS", "SECRET_KEY"):
         monkeypatch.delenv(var, raising=False)
     app = create_app({**app_config, "TESTING": False})
+    fresh_schema(app)
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_Quiet)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -74,3 +74,34 @@ def test_product_found_by_typing_consultoria(signed_in, same_page):
     expect(page.get_by_text("Producto «Consultoría mensual» guardado.")).to_be_visible()
     expect(page.locator("#rows")).to_contain_text("80101500")
     assert page.js_errors == [], page.js_errors
+
+
+def test_a_choice_made_while_a_check_runs_is_kept(signed_in):
+    from e2e.conftest import htmx_idle
+    page = signed_in
+    page.goto("/clientes/nuevo")
+    page.get_by_label("RFC").fill("CACX7605101P8")
+    page.get_by_label("RFC").press("Tab")
+    htmx_idle(page)
+    # Change the régimen and, before its check can answer, choose the uso: the answer
+    # (built from the values sent earlier) must not undo the newer choice.
+    page.evaluate("""() => {
+        const regimen = document.getElementById('regimen');
+        regimen.value = '612';
+        regimen.dispatchEvent(new Event('change', {bubbles: true}));
+        const uso = document.getElementById('uso_cfdi');
+        uso.value = 'G03';
+        uso.dispatchEvent(new Event('change', {bubbles: true}));
+    }""")
+    htmx_idle(page)
+    expect(page.get_by_label("Uso del CFDI")).to_have_value("G03")
+    expect(page.locator("#uso_cfdi option[value='D01']")).to_have_count(1)  # options did follow
+    # A value the server sets on purpose still wins: PPD forces forma 99.
+    page.get_by_label("Forma de pago").select_option("03")
+    page.evaluate("""() => {
+        const metodo = document.getElementById('metodo_pago');
+        metodo.value = 'PPD';
+        metodo.dispatchEvent(new Event('change', {bubbles: true}));
+    }""")
+    htmx_idle(page)
+    expect(page.get_by_label("Forma de pago")).to_have_value("99")
