@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export FLASK_APP := apunto_fact
 
-.PHONY: run test bench install install-test browser clean sat-catalogs
+.PHONY: run test test-postgres bench install install-test browser clean sat-catalogs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,8 +32,14 @@ browser:
 	  $$SUDO apt-get -o DPkg::Lock::Timeout=300 update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -qq chromium >/dev/null; }
 
+# The whole suite on SQLite (with the browser tests), then again on PostgreSQL when the
+# machine has it (Debian's postgresql): the app must work on any SQLAlchemy URL.
 test: $(VENV)/.installed-test browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	PY=$(BIN)/python bash scripts/test-postgres.sh $(PYTEST_ARGS)
+
+test-postgres: $(VENV)/.installed-test
+	PY=$(BIN)/python bash scripts/test-postgres.sh $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench

@@ -106,8 +106,9 @@ def fresh_schema(application):
 
     from apunto_fact.extensions import db
     with application.app_context():
+        db.drop_all()
         with db.engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
         upgrade()
 
 

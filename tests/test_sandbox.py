@@ -22,6 +22,7 @@ def test_requires_basic_auth(sandbox):
 
 
 def test_every_response_has_rate_limit_headers(sandbox):
+    set_faults(sandbox, rate_limit=150)  # a fresh window, whatever earlier tests did
     response = get(sandbox, "/company")
     assert response.headers["X-Rate-Limit-Limit"] == "150"
     assert int(response.headers["X-Rate-Limit-Remaining"]) == 149
