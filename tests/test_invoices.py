@@ -453,3 +453,17 @@ def test_relayed_sat_codes_point_at_their_field(invoicing, sandbox, sat_code, fi
     invoice = invoicing.invoice(invoice_id)
     assert invoice.status == "rejected" and invoice.problem_field == field
     assert message in html and hint in html
+
+
+def test_changed_product_is_updated_once_before_stamping(invoicing, sandbox):
+    from conftest import PRODUCT
+    invoicing.stamp(invoicing.draft())
+    product_id = invoicing.product_ids[0]
+    assert invoicing.user.post(f"/productos/{product_id}", {**PRODUCT, "unit_price": "1100"},
+                               htmx=True).status_code == 204
+    requests.post(f"{sandbox.root}/_sandbox/stats/reset", timeout=5)
+    invoicing.stamp(invoicing.draft())
+    calls = sandbox_calls(sandbox)["calls"]
+    puts = [k for k in calls if k.startswith("PUT /items/")]
+    assert len(puts) == 1 and calls[puts[0]] == 1
+    assert calls["POST /invoices"] == 1 and sum(calls.values()) == 2

@@ -98,13 +98,18 @@ def invoice_draft(page, same_page, customer_query="xochilt"):
     expect(page.get_by_text("Borrador guardado.")).to_be_visible()
 
 
-def test_the_whole_product(page, sandbox, same_page, tmp_path):
+def ready_to_stamp(page, same_page, customer_name="XOCHILT CASAS CHAVEZ"):
+    """Fresh instance to a saved two-line draft, the way a new owner gets there."""
     first_run_and_connect(page, same_page)
     fiscal_data(page, same_page)
-    customer(page, same_page)
+    customer(page, same_page, name=customer_name)
     product(page, "Consultoría", "1000")
     product(page, "Soporte técnico", "500", search="soporte tecnico", key="81111811")
     invoice_draft(page, same_page)
+
+
+def test_the_whole_product(page, sandbox, same_page, tmp_path):
+    ready_to_stamp(page, same_page)
     with same_page():
         page.get_by_role("button", name="Timbrar factura").click()
         expect(page.locator("#invoice-status")).to_have_text("Timbrada")
@@ -132,12 +137,7 @@ def test_the_whole_product(page, sandbox, same_page, tmp_path):
 
 
 def test_sat_rejection_shows_alegras_message_next_to_the_customer(page, sandbox, same_page):
-    first_run_and_connect(page, same_page)
-    fiscal_data(page, same_page)
-    customer(page, same_page, name="XOCHILT CASAS")  # the SAT has XOCHILT CASAS CHAVEZ
-    product(page, "Consultoría", "1000")
-    product(page, "Soporte técnico", "500", search="soporte tecnico", key="81111811")
-    invoice_draft(page, same_page)
+    ready_to_stamp(page, same_page, customer_name="XOCHILT CASAS")  # SAT: …CASAS CHAVEZ
     with same_page():
         page.get_by_role("button", name="Timbrar factura").click()
         problem = page.locator("#problem")
@@ -148,12 +148,7 @@ def test_sat_rejection_shows_alegras_message_next_to_the_customer(page, sandbox,
 
 
 def test_double_click_on_timbrar_makes_one_alegra_invoice(page, sandbox, same_page):
-    first_run_and_connect(page, same_page)
-    fiscal_data(page, same_page)
-    customer(page, same_page)
-    product(page, "Consultoría", "1000")
-    product(page, "Soporte técnico", "500", search="soporte tecnico", key="81111811")
-    invoice_draft(page, same_page)
+    ready_to_stamp(page, same_page)
     store = sandbox.app.extensions["sandbox"]["store"]
     before = store.count("invoices")
     requests.post(f"{sandbox.root}/_sandbox/faults", json={"latency": 0.5}, timeout=5)
