@@ -33,6 +33,13 @@ def upper(value):
     return value.strip().upper() if isinstance(value, str) else value
 
 
+# Every live check of a page waits its turn on one element (templates/base.html): answers
+# arrive in the order the checks were made, so an older answer (sent before the user typed
+# in another field) never lands after a newer one. Nothing is aborted, nothing dropped, and
+# the form's own submit does not wait here.
+LIVE_SYNC = "#live-checks:queue all"
+
+
 class RuleForm(BaseForm):
     """A form checked by a function of sat.rules, re-checked field by field while typing.
 
@@ -65,9 +72,7 @@ class RuleForm(BaseForm):
                 **(field.render_kw or {}),
                 "hx-post": url, "hx-trigger": self.TYPING if typed else "change",
                 "hx-include": "closest form", "hx-swap": "none",
-                # One check per input at a time; the newest waits, older queued ones are
-                # dropped. Nothing is aborted, and the form's own submit is never queued here.
-                "hx-sync": "this:queue last",
+                "hx-sync": LIVE_SYNC,
                 "hx-vals": json.dumps({"_trigger": name}),
             }
 

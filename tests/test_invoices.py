@@ -467,3 +467,27 @@ def test_changed_product_is_updated_once_before_stamping(invoicing, sandbox):
     puts = [k for k in calls if k.startswith("PUT /items/")]
     assert len(puts) == 1 and calls[puts[0]] == 1
     assert calls["POST /invoices"] == 1 and sum(calls.values()) == 2
+
+
+def test_live_preview_never_saves_a_draft(invoicing, app):
+    data = invoicing.form()
+    for _ in range(3):
+        invoicing.user.post("/facturas/calcular", {**data, "_trigger": "lines-0-quantity"},
+                            htmx=True)
+    invoicing.user.get("/facturas/nueva")
+    with app.app_context():
+        assert db.session.query(Invoice).count() == 0
+
+
+def test_unexpected_error_before_posting_leaves_the_invoice_editable(invoicing, monkeypatch):
+    from apunto_fact.invoices import sync
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(sync, "ensure_contact", broken)
+    invoice_id = invoicing.draft()
+    html = invoicing.stamp(invoice_id).get_data(as_text=True)
+    invoice = invoicing.invoice(invoice_id)
+    assert invoice.status == "draft" and "no se creó nada ni se usó folio" in html
+    assert "bug" not in html and "Traceback" not in html

@@ -15,6 +15,7 @@ from wtforms.validators import Optional
 
 from ..forms import BaseForm
 from ..forms import choices
+from ..forms import mark_sent
 from ..forms import strip
 from ..sat import catalogs as cat
 from ..sat import rules
@@ -64,6 +65,18 @@ class InvoiceForm(BaseForm):
         formas = rules.allowed_formas(self.metodo_pago.data)
         self.forma_pago.choices = choices({c: f"{c} - {cat.FORMAS_PAGO[c]}" for c in formas},
                                           None if formas == ["99"] else "Elige…")
+
+    def on_change(self, trigger, customer):
+        """Values a live check sets on purpose: a new customer's defaults; PPD ⇒ forma 99."""
+        sent = {name: self[name].data for name in ("uso_cfdi", "metodo_pago", "forma_pago")}
+        if trigger == "customer_id" and customer is not None:
+            self.uso_cfdi.data = customer.uso_cfdi
+            self.metodo_pago.data = customer.metodo_pago
+            self.forma_pago.data = customer.forma_pago
+        if trigger == "metodo_pago" and self.metodo_pago.data == "PPD":
+            self.forma_pago.data = "99"
+        for name, value in sent.items():
+            mark_sent(self[name], value, self[name].data != value)
 
     def check(self, customer, today=None):
         """Number and SAT checks of what was typed; errors land on their fields."""

@@ -37,6 +37,8 @@ from .totals import compute
 
 log = logging.getLogger(__name__)
 STALE_STAMPING = timedelta(minutes=5)
+# Alegra refused the data itself (not the credentials, the plan or the rate).
+DATA_REJECTIONS = {400, 404, 409, 422}
 
 
 @dataclass
@@ -82,14 +84,19 @@ def stamp(invoice):
     try:
         client = connection.make_client(invoice_id=invoice.id)
         payload = _payload(client, invoice, marker)
-    except (AlegraError, sync.SetupMissing, crypto.KeyProblem,
-            connection.NotConfigured) as exc:
+    except AlegraError as exc:
         # Nothing was posted for this invoice yet: it stays editable, no folio was used.
-        if isinstance(exc, AlegraError):
-            rejected = exc.status and 400 <= exc.status < 500 and exc.status != 429
-            _problem(invoice, REJECTED if rejected else previous, err=exc)
-        else:
-            _problem(invoice, previous, message=str(exc), code="configuracion")
+        _problem(invoice, REJECTED if exc.status in DATA_REJECTIONS else previous, err=exc)
+        return Outcome(invoice)
+    except (sync.SetupMissing, crypto.KeyProblem, connection.NotConfigured) as exc:
+        _problem(invoice, previous, message=str(exc), code="configuracion")
+        return Outcome(invoice)
+    except Exception:  # noqa: BLE001 - a bug must not leave the invoice stuck in "stamping"
+        db.session.rollback()
+        log.exception("Preparing invoice %s for Alegra failed", invoice.id)
+        _problem(invoice, previous, code="interno", message=(
+            "Ocurrió un error inesperado antes de enviar la factura a Alegra; no se creó "
+            "nada ni se usó folio. Intenta de nuevo."))
         return Outcome(invoice)
     try:
         body = client.post("/invoices?fields=pdf,xml", payload,

@@ -12,7 +12,7 @@ from werkzeug.datastructures import MultiDict
 from .. import catalog
 from ..customers.models import Customer
 from ..extensions import db
-from ..forms import mark_sent
+from ..forms import LIVE_SYNC
 from ..products.models import Product
 from ..sat import catalogs as cat
 from ..settings import alegra as connection
@@ -40,13 +40,13 @@ def _get(invoice_id):
 def index():
     """List invoices: filter by status, customer and dates; live search and pagination."""
     args = request.args
+    text = args.get("q", "")[:100]
     status = args.get("estado", "") if args.get("estado") in STATUS_LABELS else ""
-    results = service.search(args.get("q", "")[:100], status, None,
-                             args.get("desde") or None, args.get("hasta") or None,
-                             args.get("page", 1, type=int))
-    return render("invoices/index.html", "invoices/_rows.html", results=results,
-                  q=args.get("q", "")[:100], state=status, since=args.get("desde", ""),
-                  until=args.get("hasta", ""), labels=STATUS_LABELS)
+    results = service.search(text, status, None, args.get("desde") or None,
+                             args.get("hasta") or None, args.get("page", 1, type=int))
+    return render("invoices/index.html", "invoices/_rows.html", results=results, q=text,
+                  state=status, since=args.get("desde", ""), until=args.get("hasta", ""),
+                  labels=STATUS_LABELS)
 
 
 def _editor_context(form, invoice, customer, **extra):
@@ -54,13 +54,13 @@ def _editor_context(form, invoice, customer, **extra):
     form.refresh(customer)
     preview = invoice if invoice is not None and not invoice.editable else Invoice(status=DRAFT)
     if preview.editable:
+        # The preview is transient: totals and readiness of what is on screen, never saved.
         totals = service.apply(preview, form, customer)
-        db.session.expunge(preview) if preview in db.session else None
     else:
         totals = compute(preview.lines)
     problems = readiness.problems(preview) if preview.editable else []
     return {"form": form, "invoice": invoice, "customer": customer, "totals": totals,
-            "problems": problems, "money_decimals": 2, **extra}
+            "problems": problems, **extra}
 
 
 def _form_for(invoice):
@@ -89,7 +89,7 @@ def show(invoice_id):
         return _locked(invoice)
     form, customer = _submitted()
     if not form.numbers_ok():
-        return render(EDITOR, PANEL, status=422, **_editor_context(form, invoice, customer))
+        return _unsavable(form, invoice, customer)
     invoice = invoice or Invoice()
     service.save(invoice, form, customer)
     if invoice_id is None:
@@ -108,6 +108,11 @@ def _submitted():
     return form, customer
 
 
+def _unsavable(form, invoice, customer):
+    """Amounts that do not parse: show them at their fields, save nothing (422)."""
+    return render(EDITOR, PANEL, status=422, **_editor_context(form, invoice, customer))
+
+
 def _locked(invoice):
     message = ("Esta factura ya está timbrada y no se puede modificar. Para corregirla, "
                "cancélala con el motivo 01 y emite una nueva.")
@@ -121,17 +126,9 @@ def recalculate():
     customer = service.customer_of(form)
     form.validate()
     trigger = request.form.get("_trigger")
-    sent = {name: form[name].data for name in ("uso_cfdi", "metodo_pago", "forma_pago")}
-    if trigger == "customer_id" and customer is not None:
-        # A newly chosen customer brings its defaults.
-        form.uso_cfdi.data = customer.uso_cfdi
-        form.metodo_pago.data, form.forma_pago.data = customer.metodo_pago, customer.forma_pago
-    if trigger == "metodo_pago" and form.metodo_pago.data == "PPD":
-        form.forma_pago.data = "99"
-    for name, value in sent.items():
-        mark_sent(form[name], value, form[name].data != value)
+    form.on_change(trigger, customer)
     form.check(customer)
-    context = _editor_context(form, None, customer, trigger=request.form.get("_trigger"))
+    context = _editor_context(form, None, customer, trigger=trigger)
     return render_template("invoices/_live.html", **context)
 
 
@@ -184,7 +181,7 @@ def stamp(invoice_id):
                                                        "este es su estado actual."), status=409)
     form, customer = _submitted()
     if not form.numbers_ok():
-        return render(EDITOR, PANEL, status=422, **_editor_context(form, invoice, customer))
+        return _unsavable(form, invoice, customer)
     service.save(invoice, form, customer)
     outcome = stamping.stamp(invoice)
     return _panel(outcome, status=422 if outcome.blocked else 200, form=form)
@@ -274,7 +271,7 @@ def replacement_choices(invoice):
 def live_attrs(trigger, event="change"):
     """htmx attributes of an editor input that triggers a live recalculation."""
     return {"hx-post": url_for("invoices.recalculate"), "hx-include": "#invoice-form",
-            "hx-swap": "none", "hx-trigger": event, "hx-sync": "this:queue last",
+            "hx-swap": "none", "hx-trigger": event, "hx-sync": LIVE_SYNC,
             "hx-vals": json.dumps({"_trigger": trigger})}
 
 
