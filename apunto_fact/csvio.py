@@ -11,6 +11,7 @@ import json
 import os
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -130,10 +131,23 @@ def _pending_path(token):
     return os.path.join(current_app.instance_path, "imports", f"{token}.json")
 
 
+KEEP_PENDING_SECONDS = 24 * 3600
+
+
+def _prune_pending(folder):
+    """Forget previews older than a day: they hold customer data nobody will confirm."""
+    limit = time.time() - KEEP_PENDING_SECONDS
+    for name in os.listdir(folder):
+        path = os.path.join(folder, name)
+        if name.endswith(".json") and os.path.getmtime(path) < limit:
+            os.remove(path)
+
+
 def _save_pending(spec, valid, invalid_rows):
     token = secrets.token_urlsafe(24)
     path = _pending_path(token)
     os.makedirs(os.path.dirname(path), exist_ok=True)
+    _prune_pending(os.path.dirname(path))
     with open(path, "w", encoding="utf-8") as fh:
         json.dump({"spec": spec.name, "invalid": invalid_rows,
                    "valid": [{"line": r["line"], "row": r["row"]} for r in valid]}, fh,

@@ -160,3 +160,14 @@ def test_products_import_and_export(app, user):
         assert (product.objeto_imp, product.iva, product.ret_isr) == ("02", "16", "10")
     exported = user.get("/productos/exportar.csv").get_data(as_text=True)
     assert "Consultoría,C1,80101500,E48,1250.5,02,16,,10,10.6667" in exported
+
+
+def test_day_old_previews_are_pruned_on_the_next_upload(app, user):
+    import os
+    import time
+    first = token_of(upload(user, "\n".join([HEADER, GOOD, BAD_RFC])))
+    old = os.path.join(app.instance_path, "imports", f"{first}.json")
+    os.utime(old, (time.time() - 2 * 86400,) * 2)
+    upload(user, "\n".join([HEADER, GOOD]))
+    assert not os.path.exists(old)
+    assert user.get(f"/clientes/importar/{first}/errores.csv").status_code == 404
