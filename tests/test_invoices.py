@@ -491,3 +491,18 @@ def test_unexpected_error_before_posting_leaves_the_invoice_editable(invoicing, 
     invoice = invoicing.invoice(invoice_id)
     assert invoice.status == "draft" and "no se creó nada ni se usó folio" in html
     assert "bug" not in html and "Traceback" not in html
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("observations", "x" * 2_000_000, "Hasta 500 caracteres"),
+    ("lines-0-description", "d" * 1001, "Hasta 1000 caracteres"),
+    ("date", "2026-02-30", "fecha"),
+])
+def test_oversized_or_malformed_editor_fields_are_not_saved(invoicing, app, field, value,
+                                                            message):
+    data = {**invoicing.form(), field: value}
+    response = invoicing.user.post("/facturas/nueva", data, htmx=True)
+    assert response.status_code == 422
+    assert message.lower() in response.get_data(as_text=True).lower()
+    with app.app_context():
+        assert db.session.query(Invoice).count() == 0

@@ -79,7 +79,12 @@ class InvoiceForm(BaseForm):
             mark_sent(self[name], value, self[name].data != value)
 
     def check(self, customer, today=None):
-        """Number and SAT checks of what was typed; errors land on their fields."""
+        """Number and SAT checks of what was typed; errors land on their fields.
+
+        Errors already present come from WTForms' own validators (lengths, a bad date):
+        they are remembered as structural, because they alone keep a draft from being saved.
+        """
+        self.structural = bool(self.errors)
         header = rules.check_invoice_header(
             {"date": self.date.data, "currency": self.currency.data,
              "exchange_rate": self.exchange_rate.data, "uso_cfdi": self.uso_cfdi.data,
@@ -99,8 +104,12 @@ class InvoiceForm(BaseForm):
             for name, message in findings.errors.items():
                 line[name].errors = [*line[name].errors, message]
 
-    def numbers_ok(self):
-        """True when every amount parses (enough to save a draft)."""
+    def savable(self):
+        """True when a draft can be stored: fields fit and every amount parses.
+
+        SAT-rule findings do not count: an incomplete draft is still worth keeping.
+        """
         numeric = ("quantity", "unit_price", "discount_pct")
-        return not any(e.form[n].errors for e in self.lines for n in numeric) and \
+        return not getattr(self, "structural", False) and \
+            not any(e.form[n].errors for e in self.lines for n in numeric) and \
             not self.exchange_rate.errors and not self.date.errors

@@ -88,7 +88,7 @@ def show(invoice_id):
     if invoice is not None and not invoice.editable:
         return _locked(invoice)
     form, customer = _submitted()
-    if not form.numbers_ok():
+    if not form.savable():
         return _unsavable(form, invoice, customer)
     invoice = invoice or Invoice()
     service.save(invoice, form, customer)
@@ -180,7 +180,7 @@ def stamp(invoice_id):
         return _panel(stamping.Outcome(invoice, notice="Esta factura ya no es un borrador; "
                                                        "este es su estado actual."), status=409)
     form, customer = _submitted()
-    if not form.numbers_ok():
+    if not form.savable():
         return _unsavable(form, invoice, customer)
     service.save(invoice, form, customer)
     outcome = stamping.stamp(invoice)
