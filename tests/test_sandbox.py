@@ -1,4 +1,7 @@
 """The local Alegra sandbox is strict: auth, rate limit, pagination, persistence, faults."""
+import datetime
+
+import pytest
 import requests
 
 from apunto_fact.sandbox.server import SandboxServer
@@ -96,3 +99,83 @@ def test_persistent_fault_until_cleared(sandbox):
 def test_latency_fault(sandbox):
     set_faults(sandbox, latency=0.3)
     assert get(sandbox, "/company").elapsed.total_seconds() >= 0.3
+
+
+def post(sandbox, path, body):
+    return requests.post(sandbox.url + path, json=body, auth=AUTH, timeout=5)
+
+
+@pytest.fixture
+def contact_and_item(sandbox):
+    """A contact (found or created) and an item in the shared sandbox."""
+    contact = {"name": "YADIRA MORALES FLORES", "identification": "MOFY900516NL1",
+               "regime": "BUSINESS_ACTIVITIES_REGIME", "cfdiUse": "G03",
+               "address": {"zipCode": "06600"}, "type": ["client"]}
+    response = post(sandbox, "/contacts", contact)
+    contact_id = response.json().get("id") or response.json()["contactId"]
+    item = post(sandbox, "/items", {"name": "Asesoría", "price": 1500, "tax": [{"id": "1"}],
+                                    "productKey": "80101500", "inventory": {"unit": "E48"}})
+    return contact_id, item.json()["id"]
+
+
+def invoice_body(contact_id, item_id, **changes):
+    return {"date": datetime.date.today().isoformat(),
+            "dueDate": datetime.date.today().isoformat(), "client": {"id": contact_id},
+            "paymentType": "PUE", "paymentMethod": "transfer", "cfdiUse": "G03",
+            "items": [{"id": item_id, "price": "1500.50", "quantity": 2, "tax": [{"id": "1"}]}],
+            **changes}
+
+
+def test_invoice_amounts_come_back_as_strings(sandbox, contact_and_item):
+    body = post(sandbox, "/invoices", invoice_body(*contact_and_item)).json()
+    assert (body["subtotal"], body["tax"], body["total"]) == ("3001.00", "480.16", "3481.16")
+    assert body["emissionStatus"] == "PENDING" and "uuid" not in body
+
+
+def test_batch_stamp_stamps_pending_invoices_one_result_each(sandbox, contact_and_item):
+    ids = [post(sandbox, "/invoices", invoice_body(*contact_and_item)).json()["id"]
+           for _ in range(2)]
+    results = post(sandbox, "/invoices/stamp", {"ids": ids + ["99999"]}).json()
+    assert [r["success"] for r in results] == [True, True, False]
+    assert all(len(r["uuid"]) == 36 for r in results[:2])
+    assert post(sandbox, "/invoices/stamp", {"ids": [str(i) for i in range(11)]}).status_code == 400
+    again = post(sandbox, "/invoices/stamp", {"ids": ids[:1]}).json()
+    assert again[0]["success"] is False  # never stamped twice
+
+
+@pytest.mark.parametrize("changes, code", [
+    ({"paymentType": "PPD", "paymentMethod": "transfer"}, "CFDI40105"),
+    ({"cfdiUse": "CN01"}, "CFDI40161"),
+])
+def test_sat_style_rejections_use_shape_two(sandbox, contact_and_item, changes, code):
+    response = post(sandbox, "/invoices", invoice_body(*contact_and_item,
+                                                       stamp={"generateStamp": True}, **changes))
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == 3051 and code in error["message"]
+
+
+@pytest.mark.parametrize("body, text", [
+    ({"name": "X", "identification": "NO-ES-RFC", "regime": "SALARIED_REGIME",
+      "address": {"zipCode": "06600"}}, "no es un RFC válido"),
+    ({"name": "X", "identification": "MOFY900516NL1", "regime": "RESICO",
+      "address": {"zipCode": "06600"}}, "régimen fiscal válido"),
+    ({"name": "X", "identification": "MOFY900516NL1", "regime": "SALARIED_REGIME",
+      "address": {"zipCode": "660"}}, "5 dígitos"),
+    ({"name": "X", "nameObject": {}, "identification": "MOFY900516NL1"}, "name y nameObject"),
+])
+def test_contacts_are_validated(sandbox, body, text):
+    response = post(sandbox, "/contacts", body)
+    assert response.status_code == 400 and text in response.json()["message"]
+
+
+def test_items_need_sat_keys(sandbox):
+    response = post(sandbox, "/items", {"name": "X", "price": 1, "productKey": "99999999",
+                                        "inventory": {"unit": "E48"}})
+    assert response.status_code == 400 and "catálogo del SAT" in response.json()["message"]
+
+
+def test_foreign_currency_needs_a_rate(sandbox, contact_and_item):
+    response = post(sandbox, "/invoices", invoice_body(*contact_and_item,
+                                                       currency={"code": "USD"}))
+    assert response.status_code == 400 and "tipo de cambio" in response.json()["message"]
