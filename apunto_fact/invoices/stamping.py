@@ -208,6 +208,8 @@ def _resolve_unknown(client, invoice):
 
 def _resolve_cancel(client, invoice):
     info = mapping.invoice_from_alegra(client.get(f"/invoices/{invoice.alegra_id}"))
+    if info.emission_status == mapping.CANCEL_WAITING:
+        return  # the SAT or the receiver has not answered yet
     if info.emission_status == mapping.CANCELLED:
         invoice.status, invoice.cancelled_at = CANCELLED, utcnow()
         invoice.problem_message = None
