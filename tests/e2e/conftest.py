@@ -115,3 +115,17 @@ def htmx_idle(tab):
     tab.wait_for_function("""() => !document.querySelector(
         '.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')""")
     tab.wait_for_timeout(50)
+
+
+def create_owner(tab):
+    """First run: from any page to the owner account, landing on the Alegra settings."""
+    from playwright.sync_api import expect
+
+    from conftest import PASSWORD
+    tab.goto("/")
+    expect(tab.get_by_role("heading", name="Crea la cuenta del dueño")).to_be_visible()
+    tab.get_by_label("Usuario").fill("duena")
+    tab.get_by_label("Contraseña", exact=True).fill(PASSWORD)
+    tab.get_by_label("Repite la contraseña").fill(PASSWORD)
+    tab.get_by_role("button", name="Crear cuenta").click()
+    expect(tab.get_by_role("heading", name="Conexión con Alegra")).to_be_visible()

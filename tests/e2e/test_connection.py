@@ -2,21 +2,11 @@
 import pytest
 from playwright.sync_api import expect
 
-from conftest import PASSWORD
 from conftest import SANDBOX_EMAIL
 from conftest import SANDBOX_TOKEN
+from e2e.conftest import create_owner
 
 pytestmark = pytest.mark.e2e
-
-
-def create_owner(page):
-    page.goto("/")
-    expect(page.get_by_role("heading", name="Crea la cuenta del dueño")).to_be_visible()
-    page.get_by_label("Usuario").fill("duena")
-    page.get_by_label("Contraseña", exact=True).fill(PASSWORD)
-    page.get_by_label("Repite la contraseña").fill(PASSWORD)
-    page.get_by_role("button", name="Crear cuenta").click()
-    expect(page.get_by_role("heading", name="Conexión con Alegra")).to_be_visible()
 
 
 def test_status_turns_conectado_without_reload(page, sandbox, same_page):

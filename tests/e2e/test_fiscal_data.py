@@ -2,19 +2,14 @@
 import pytest
 from playwright.sync_api import expect
 
-from conftest import PASSWORD
+from e2e.conftest import create_owner
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
 def signed_in(page):
-    page.goto("/primer-uso")
-    page.get_by_label("Usuario").fill("duena")
-    page.get_by_label("Contraseña", exact=True).fill(PASSWORD)
-    page.get_by_label("Repite la contraseña").fill(PASSWORD)
-    page.get_by_role("button", name="Crear cuenta").click()
-    expect(page.get_by_role("heading", name="Conexión con Alegra")).to_be_visible()
+    create_owner(page)
     return page
 
 

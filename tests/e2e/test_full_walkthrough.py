@@ -5,9 +5,9 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from conftest import PASSWORD
 from conftest import SANDBOX_EMAIL
 from conftest import SANDBOX_TOKEN
+from e2e.conftest import create_owner
 from e2e.conftest import htmx_idle
 
 pytestmark = pytest.mark.e2e
@@ -15,11 +15,7 @@ TFD = "{http://www.sat.gob.mx/TimbreFiscalDigital}TimbreFiscalDigital"
 
 
 def first_run_and_connect(page, same_page):
-    page.goto("/")
-    page.get_by_label("Usuario").fill("duena")
-    page.get_by_label("Contraseña", exact=True).fill(PASSWORD)
-    page.get_by_label("Repite la contraseña").fill(PASSWORD)
-    page.get_by_role("button", name="Crear cuenta").click()
+    create_owner(page)
     with same_page():
         page.get_by_label("Usuario de la API (correo)").fill(SANDBOX_EMAIL)
         page.get_by_label("API Key / token").fill(SANDBOX_TOKEN)
