@@ -3,6 +3,8 @@
 # Uses Debian's postgresql when the machine has it; elsewhere it says so and stops.
 set -euo pipefail
 PY=${PY:-.venv/bin/python}
+# Separate checkouts on one machine (worktrees, parallel runs) each name their own database.
+DB=${APUNTO_PG_DB:-apunto_test}
 
 if ! command -v pg_ctlcluster >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
   echo "PostgreSQL no está instalado aquí: se omite la pasada de pruebas con PostgreSQL."
@@ -26,9 +28,9 @@ DO $$ BEGIN
   END IF;
 END $$;
 SQL
-$AS_PG psql -p "$port" -Atc "SELECT 1 FROM pg_database WHERE datname='apunto_test'" | grep -q 1 \
-  || $AS_PG createdb -p "$port" -O apunto_test apunto_test
+$AS_PG psql -p "$port" -Atc "SELECT 1 FROM pg_database WHERE datname='$DB'" | grep -q 1 \
+  || $AS_PG createdb -p "$port" -O apunto_test "$DB"
 
 echo "Pruebas con PostgreSQL $version (puerto $port)…"
-APUNTO_TEST_DATABASE_URL="postgresql+psycopg://apunto_test:apunto_test@127.0.0.1:$port/apunto_test" \
+APUNTO_TEST_DATABASE_URL="postgresql+psycopg://apunto_test:apunto_test@127.0.0.1:$port/$DB" \
   "$PY" -m pytest --ignore=tests/e2e -p no:cacheprovider "$@"
