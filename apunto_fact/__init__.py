@@ -81,6 +81,7 @@ def _sqlite_pragmas(dbapi_connection, _record):
 
 def register_blueprints(app):
     """Register one blueprint per area."""
+    from .archive import bp as archive_bp
     from .audit import bp as audit_bp
     from .auth import bp as auth_bp
     from .customers import bp as customers_bp
@@ -90,7 +91,7 @@ def register_blueprints(app):
     from .settings import bp as settings_bp
 
     for blueprint in (auth_bp, settings_bp, customers_bp, products_bp, sat_bp, invoices_bp,
-                      audit_bp):
+                      audit_bp, archive_bp):
         app.register_blueprint(blueprint)
 
 

@@ -12,7 +12,8 @@ from .extensions import db
 
 def init_app(app):
     """Register the commands."""
-    for command in (create_user, rotate_key, alegra_sandbox, serve, sat_info, reconcile):
+    for command in (create_user, rotate_key, alegra_sandbox, serve, sat_info, reconcile,
+                    export_month):
         app.cli.add_command(command)
 
 
@@ -156,3 +157,20 @@ def reconcile():
         click.echo(f"Factura #{invoice.id}: XML y PDF {'archivados' if ok else 'pendientes'}")
     if not invoices and not missing:
         click.echo("Nada pendiente.")
+
+
+@click.command("export")
+@with_appcontext
+@click.option("--month", "month", required=True, help="Mes a exportar, AAAA-MM.")
+@click.option("--output", type=click.Path(dir_okay=False, writable=True),
+              help="Archivo ZIP de salida (por omisión apunto-fact-AAAA-MM.zip aquí).")
+def export_month(month, output):
+    """Write the month's ZIP: every XML and PDF plus the register (works offline)."""
+    from .archive import export
+
+    try:
+        export.parse_month(month)
+    except export.BadMonth as exc:
+        raise click.ClickException(str(exc)) from exc
+    path = export.save_month(month, output or export.zip_name(month))
+    click.echo(f"Archivo del mes {month} guardado en {path}")
