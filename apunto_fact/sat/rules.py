@@ -411,3 +411,88 @@ def check_line(data):
         findings.error("clave_prod_serv", "Clave de producto fuera del catálogo (CFDI40162).")
     _check_product_taxes(data, findings)
     return findings
+
+
+# -- Pagos 2.0: what the SAT refuses in a payment complement (pagos20.md §1–§2) -------------
+FUTURE_TOLERANCE = datetime.timedelta(minutes=5)  # clocks of the PC and the PAC differ
+
+
+@dataclass
+class PaymentApplication:
+    """One invoice a payment is applied to, as the rules see it."""
+
+    field: str                    # the form field where a refusal is shown
+    label: str                    # e.g. "A101"
+    metodo_pago: str
+    cancelled: bool
+    stamped: bool
+    issued: datetime.date
+    balance: Decimal              # what is still owed, in the invoice's currency
+    amount: Decimal | None        # what this payment applies to it
+    currency: str = "MXN"
+    exchange_rate: Decimal | None = None  # MXN per unit of the invoice's currency, if not MXN
+
+
+def check_rep_payment(data, applications, now):
+    """Refuse what the SAT (or the law) would refuse in a REP; return Findings by field.
+
+    ``data``: paid_at (naive local datetime), forma_pago, currency, exchange_rate (Decimal
+    or None), amount (Decimal or None). ``now``: the local time of the check.
+    """
+    findings = Findings()
+    forma = data.get("forma_pago")
+    if forma == "99":
+        findings.error("forma_pago", "En un complemento de pago la forma no puede ser 99 «Por "
+                                     "definir»: indica cómo te pagaron (SAT CRP20212).")
+    elif forma not in cat.FORMAS_PAGO:
+        findings.error("forma_pago", "Elige la forma de pago.")
+    currency = data.get("currency") or "MXN"
+    rate = data.get("exchange_rate")
+    if currency != "MXN" and (rate is None or rate <= 0):
+        findings.error("exchange_rate", f"Un pago en {currency} necesita el tipo de cambio del "
+                                        f"día del pago, en pesos por {currency} (SAT CRP20214).")
+    amount = data.get("amount")
+    if amount is None or amount <= 0:
+        findings.error("amount", "El monto del pago debe ser mayor que cero (SAT CRP20218).")
+    paid_at = data.get("paid_at")
+    if paid_at is None:
+        findings.error("paid_at", "Indica la fecha y hora en que recibiste el pago.")
+    elif paid_at > now + FUTURE_TOLERANCE:
+        findings.error("paid_at", "La fecha del pago no puede ser futura: el complemento se "
+                                  "emite cuando el dinero ya llegó, no por una promesa de pago.")
+    if not applications:
+        findings.error("amount", "Aplica el pago a por lo menos una factura PPD.")
+    for app in applications:
+        _check_application(app, paid_at, currency, findings)
+    applied = [a.amount for a in applications if a.amount]
+    if amount and amount > 0 and applications and all(
+            a.currency == currency for a in applications) and sum(applied, Decimal(0)) > amount:
+        findings.error("amount", "La suma aplicada a las facturas es mayor que el monto del "
+                                 "pago (SAT CRP20217).")
+    return findings
+
+
+def _check_application(app, paid_at, currency, findings):
+    if app.cancelled:
+        findings.error(app.field, f"La factura {app.label} está cancelada: no se le pueden "
+                                  f"aplicar pagos.")
+    elif not app.stamped:
+        findings.error(app.field, f"La factura {app.label} no está timbrada.")
+    elif app.metodo_pago != "PPD":
+        findings.error(app.field, f"La factura {app.label} es PUE (pago en una sola "
+                                  f"exhibición): no lleva complemento de pago. Solo las "
+                                  f"facturas PPD lo llevan.")
+    if paid_at is not None and paid_at.date() < app.issued:
+        findings.error("paid_at", f"La fecha del pago es anterior a la factura {app.label} "
+                                  f"({app.issued:%d/%m/%Y}).")
+    if app.amount is None or app.amount <= 0:
+        findings.error(app.field, "Indica cuánto del pago se aplica a esta factura; debe ser "
+                                  "mayor que cero (SAT CRP20242).")
+    elif app.amount > app.balance:
+        findings.error(app.field, f"Pagas {app.amount:,.2f} y el saldo pendiente de "
+                                  f"{app.label} es {app.balance:,.2f}: el saldo no puede quedar "
+                                  f"negativo (SAT CRP20244).")
+    if app.currency != currency and app.currency != "MXN" and not app.exchange_rate:
+        findings.error(app.field, f"La factura {app.label} es en {app.currency}: indica el "
+                                  f"tipo de cambio para calcular la equivalencia (SAT "
+                                  f"CRP20237).")
