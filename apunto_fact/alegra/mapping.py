@@ -275,3 +275,77 @@ def our_tax_key(kind, value):
     """The same key for a product's field: ("iva", "16") -> ("IVA", "16")."""
     return (TAX_TYPES.get(kind) or RETENTION_TYPES[kind]), (
         "exento" if value == "exento" else f"{Decimal(value).normalize():f}")
+
+
+# -- payments received and their complement (REP) ---------------------------------------------
+# alegra-evidence.md §4 and pagos20.md §5. Routes and the field names date, client, amount,
+# bankAccount, paymentMethod, currency, invoices, observations, stamp, status, type are
+# CONFIRMED (SCHEMA, LLMS); invoices[{id, amount}] and bankAccount{id} are CODE (CLI, G-REP).
+# UNKNOWN: whether POST /payments honours stamp.generateStamp (the app then calls
+# POST /payments/{id}/stamp), the names carrying NumOperacion (guess below), FechaPago's time.
+PAYMENT_TYPE_RECEIVED = "in"  # SCHEMA (field), CLI (meaning)
+
+
+def payment_payload(payment, contact_id, bank_account_id, applications, marker):
+    """POST /payments body: a received payment applied to invoices, stamped in the same call.
+
+    ``applications`` is [(alegra_invoice_id, amount)]. The marker travels in observations,
+    as for invoices, so a lost answer is resolved by reading (never by posting again).
+    """
+    payload = {
+        "date": payment.paid_at.date().isoformat(),
+        "type": PAYMENT_TYPE_RECEIVED,
+        "client": {"id": contact_id},
+        "amount": wire_number(payment.amount),
+        "bankAccount": {"id": bank_account_id},
+        "paymentMethod": PAYMENT_METHODS.get(payment.forma_pago, "other"),
+        "invoices": [{"id": invoice_id, "amount": wire_number(amount)}
+                     for invoice_id, amount in applications],
+        "observations": f"{MARKER_PREFIX}{marker}",
+        "stamp": {"generateStamp": True},
+    }
+    if payment.currency != "MXN":
+        payload["currency"] = {"code": payment.currency,
+                               "exchangeRate": wire_number(payment.exchange_rate)}
+    if payment.operation_number:
+        payload["numOperation"] = payment.operation_number  # name UNKNOWN (pagos20 §5)
+    return payload
+
+
+@dataclass(frozen=True)
+class PaymentInfo:
+    """What we keep from an Alegra payment."""
+
+    id: str
+    serie: str
+    folio: str
+    uuid: str | None
+    stamped_at: str | None
+    emission_status: str | None
+    status: str | None
+    marker: str | None
+    pdf_url: str | None
+    xml_url: str | None
+
+
+def payment_from_alegra(body):
+    """Map a payment response; the stamp is read like an invoice's (G-REP)."""
+    info = invoice_from_alegra(body)
+    return PaymentInfo(id=info.id, serie=info.serie, folio=info.folio, uuid=info.uuid,
+                       stamped_at=info.stamped_at, emission_status=info.emission_status,
+                       status=info.status, marker=info.marker, pdf_url=info.pdf_url,
+                       xml_url=info.xml_url)
+
+
+def invoice_balance(body):
+    """(totalPaid, balance) of an Alegra invoice (SCHEMA: both CONFIRMED fields)."""
+    body = body if isinstance(body, dict) else {}
+    return to_decimal(body.get("totalPaid")), to_decimal(body.get("balance"))
+
+
+def bank_account_id(rows):
+    """The first active bank account's id (a payment needs one, COMMENTARY Cotlet)."""
+    for row in rows:
+        if row.get("status", "active") == "active":
+            return to_id(row.get("id"))
+    return None

@@ -11,6 +11,7 @@ def create_sandbox_app(state_path, *, email, token, rate_limit=150, window=60.0)
     """Build the sandbox WSGI app with its own SQLite state at state_path."""
     from . import api
     from . import resources  # noqa: F401  (registers contacts, items, invoices on api.bp)
+    from . import payments  # noqa: F401  (registers payments, bank accounts, e-mail)
 
     app = Flask(__name__)
     app.config.update(SANDBOX_EMAIL=email, SANDBOX_TOKEN=token, JSON_SORT_KEYS=False)
