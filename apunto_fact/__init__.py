@@ -86,12 +86,13 @@ def register_blueprints(app):
     from .auth import bp as auth_bp
     from .customers import bp as customers_bp
     from .invoices import bp as invoices_bp
+    from .mail import bp as mail_bp
     from .products import bp as products_bp
     from .sat.views import bp as sat_bp
     from .settings import bp as settings_bp
 
     for blueprint in (auth_bp, settings_bp, customers_bp, products_bp, sat_bp, invoices_bp,
-                      audit_bp, archive_bp):
+                      audit_bp, archive_bp, mail_bp):
         app.register_blueprint(blueprint)
 
 

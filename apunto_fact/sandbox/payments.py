@@ -6,6 +6,7 @@ SAT's Pagos 2.0 rules (pagos20.md) strictly, since Alegra's own checks are not d
 Readings left open by the evidence are switches under /_sandbox/payments:
 ``stamp_on_post`` (POST /payments honours stamp.generateStamp, or only /payments/{id}/stamp).
 """
+import re
 import secrets
 import time
 import uuid as uuidlib
@@ -349,6 +350,38 @@ def invoice_with_payments_in_force():
             raise Invalid("La factura no es cancelable: tiene complementos de pago vigentes. "
                           "Cancela primero los complementos de pago.")
     return None
+
+
+# -- e-mail -------------------------------------------------------------------------------
+EMAIL = re.compile(r"[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+")
+
+
+@bp.post("/<any(invoices, payments):kind>/<doc_id>/email")
+def send_email(kind, doc_id):
+    """'Send' a stamped document by e-mail: recorded, so tests can read what went out."""
+    document = store().get(kind, doc_id) or abort(404)
+    if kind == "payments":
+        document = _settle(document)
+    data = body()
+    emails = data.get("emails")
+    if isinstance(emails, str):
+        emails = [e for e in re.split(r"[,;\s]+", emails) if e]
+    if not isinstance(emails, list) or not emails:
+        raise Invalid("El campo emails es obligatorio.")
+    bad = [e for e in emails if not isinstance(e, str) or not EMAIL.fullmatch(e)]
+    if bad:
+        raise Invalid(f"El correo {bad[0]} no es válido.")
+    if document.get("emissionStatus") != "STAMPED_AND_ACCEPTED":
+        raise Invalid("Solo se pueden enviar documentos timbrados y vigentes.")
+    store().insert("emails", {"kind": kind, "documentId": document["id"], "emails": emails,
+                              "uuid": document.get("uuid"), "at": time.time()})
+    return jsonify({"code": 200, "message": "El documento fue enviado por correo."})
+
+
+@admin.get("/emails")
+def sent_emails():
+    """What the sandbox 'sent' (not part of Alegra's API)."""
+    return jsonify(store().all("emails"))
 
 
 @admin.post("/payments")
