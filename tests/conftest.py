@@ -258,8 +258,18 @@ class Invoicing:
         assert response.status_code == 204, response.get_data(as_text=True)[:3000]
         return int(response.headers["HX-Redirect"].rsplit("/", 1)[1])
 
-    def stamp(self, invoice_id, **kwargs):
-        return self.user.post(f"/facturas/{invoice_id}/timbrar", self.form(**kwargs), htmx=True)
+    def stamp(self, invoice_id, version=None, **kwargs):
+        """Press Timbrar on the editor as last drawn (the stored version unless given)."""
+        data = {**self.form(**kwargs), "version": str(version or self.version(invoice_id))}
+        return self.user.post(f"/facturas/{invoice_id}/timbrar", data, htmx=True)
+
+    def save(self, invoice_id, version=None, **kwargs):
+        """Press Guardar on the editor as last drawn (the stored version unless given)."""
+        data = {**self.form(**kwargs), "version": str(version or self.version(invoice_id))}
+        return self.user.post(f"/facturas/{invoice_id}", data, htmx=True)
+
+    def version(self, invoice_id):
+        return self.invoice(invoice_id).version
 
     def invoice(self, invoice_id):
         with self.app.app_context():
