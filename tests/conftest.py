@@ -79,6 +79,7 @@ def app_config(tmp_path, migrated_db, sandbox_server):
         "SANDBOX_TOKEN": SANDBOX_TOKEN,
         "ALEGRA_STATUS_READ_TIMEOUT": 2.0,
         "ALEGRA_READ_TIMEOUT": 2.0,
+        "ALEGRA_RETRY_BACKOFF": 0,
     }
 
 

@@ -86,7 +86,7 @@ def test_direct_assignment_to_status_or_version_is_refused(app):
 
 
 def test_state_table_matches_the_design():
-    assert TRANSITIONS["draft"] == {"queued", "stamping"}
+    assert TRANSITIONS["draft"] == {"queued", "stamping", "stamped"}
     assert TRANSITIONS["stamping"] == {"stamped", "rejected", "unknown", "draft"}
     assert TRANSITIONS["unknown"] == {"stamped", "rejected", "draft"}
     assert TRANSITIONS["cancelled"] == set()

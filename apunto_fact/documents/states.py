@@ -9,11 +9,12 @@ REJECTED, UNKNOWN, CANCEL_PENDING, CANCELLED = "rejected", "unknown", "cancel_pe
 
 # from -> the statuses it may become. Anything not listed is refused by transition().
 TRANSITIONS = {
-    DRAFT: {QUEUED, STAMPING},
+    # → stamped: a late CFDI found under an old attempt's marker is adopted, never hidden
+    DRAFT: {QUEUED, STAMPING, STAMPED},
     QUEUED: {STAMPING, DRAFT, REJECTED},
     # back to draft/rejected only when nothing reached Alegra (failure before the POST)
     STAMPING: {STAMPED, REJECTED, UNKNOWN, DRAFT},
-    REJECTED: {QUEUED, STAMPING},
+    REJECTED: {QUEUED, STAMPING, STAMPED},
     # draft again only when Alegra, read under every marker, holds nothing and no attempt
     # can still be in flight
     UNKNOWN: {STAMPED, REJECTED, DRAFT},

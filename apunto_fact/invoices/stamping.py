@@ -10,6 +10,7 @@ marker, never by posting again (alegra-api.md §6.4, §9).
 import json
 import logging
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -177,16 +178,17 @@ def _after_failed_post(client, invoice, attempt, previous, err):
             f"con Alegra»; no vuelvas a timbrarla a ciegas."))
         reconcile(invoice, client)
         return
-    attempt.outcome, attempt.finished_at = "not_sent" if err.status == 429 else "rejected", \
-        utcnow()
+    attempt.outcome, attempt.finished_at = "rejected", utcnow()
     if err.status == 429:
         wait = f" en {err.reset} s" if err.reset is not None else ""
         _set_problem(invoice, previous, Problem.RATE_LIMITED, (
             f"Alegra recibió demasiadas solicitudes; intenta de nuevo{wait}. No se creó la "
             f"factura."), ref="429")
     else:
+        # Credentials, plan or permission (401/402/403): nothing is wrong with the invoice.
         problem, message, field, ref = _alegra_problem(err)
-        _set_problem(invoice, REJECTED, problem, message, field, ref)
+        _set_problem(invoice, REJECTED if err.status in DATA_REJECTIONS else previous, problem,
+                     message, field, ref)
 
 
 def _stamped(invoice, attempt, info, client, only_from=(STAMPING, UNKNOWN)):
@@ -240,13 +242,17 @@ def reconcile(invoice, client=None):
         _set_problem(invoice, UNKNOWN, Problem.CONNECTION, (
             "La aplicación se detuvo mientras timbraba esta factura; se está verificando con "
             "Alegra si alcanzó a timbrarse."))
-    if invoice.status not in (UNKNOWN, CANCEL_PENDING) and not _searchable(invoice):
+    voids = [a for a in invoice.attempts() if a.void_status == "requested"]
+    if invoice.status not in (UNKNOWN, CANCEL_PENDING) and not _searchable(invoice) and \
+            not voids:
         return invoice
     try:
         client = client or connection.make_client(invoice_id=invoice.id)
+        for attempt in voids:
+            _settle_void(client, invoice, attempt)
         if invoice.status == CANCEL_PENDING:
             _resolve_cancel(client, invoice)
-        else:
+        elif invoice.status == UNKNOWN or _searchable(invoice):
             _resolve_by_markers(client, invoice)
     except (AlegraError, crypto.KeyProblem, connection.NotConfigured) as exc:
         db.session.rollback()
@@ -370,6 +376,26 @@ def duplicate_message(invoice):
             f"errores sin relación).")
 
 
+def _settle_void(client, invoice, attempt):
+    """Read how the cancellation of an extra CFDI ended."""
+    info = mapping.invoice_from_alegra(client.get(f"/invoices/{attempt.alegra_id}"))
+    if info.emission_status == mapping.CANCELLED:
+        attempt.void_status = "cancelled"
+    elif info.emission_status in mapping.STAMPED_STATUSES:
+        attempt.void_status = "refused"
+    _duplicate_settled(invoice)
+
+
+def _duplicate_settled(invoice):
+    """Clear the duplicate problem once every extra CFDI is cancelled."""
+    if all(a.void_status == "cancelled" for a in invoice.attempts() if a.outcome == "duplicate"):
+        if invoice.problem_code == Problem.DUPLICATE.value:
+            invoice.problem_code = invoice.problem_message = None
+    else:
+        invoice.problem_message = duplicate_message(invoice)
+    db.session.commit()
+
+
 def cancel_duplicate(invoice, attempt_id):
     """Ask Alegra to cancel an extra CFDI of invoice (motive 02); return an Outcome."""
     attempt = db.session.get(StampAttempt, attempt_id)
@@ -387,12 +413,7 @@ def cancel_duplicate(invoice, attempt_id):
         return Outcome(invoice, notice=f"Alegra no canceló el CFDI sobrante: {err.message}")
     status = mapping.invoice_from_alegra(body).emission_status
     attempt.void_status = "cancelled" if status == mapping.CANCELLED else "requested"
-    if all(a.void_status == "cancelled" for a in invoice.attempts() if a.outcome == "duplicate"):
-        if invoice.problem_code == Problem.DUPLICATE.value:
-            invoice.problem_code = invoice.problem_message = None
-    else:
-        invoice.problem_message = duplicate_message(invoice)
-    db.session.commit()
+    _duplicate_settled(invoice)
     return Outcome(invoice, notice=(
         f"Se pidió a Alegra cancelar el CFDI sobrante {attempt.uuid} con el motivo "
         f"{DUPLICATE_MOTIVE}." if attempt.void_status != "cancelled" else
@@ -448,8 +469,12 @@ def pending():
         StampAttempt.document_type == Invoice.DOCUMENT_TYPE,
         StampAttempt.outcome.in_(("unknown", "not_found")),
         StampAttempt.posted_at > utcnow() - LATE_WINDOW)
+    voids = db.select(StampAttempt.document_id).where(
+        StampAttempt.document_type == Invoice.DOCUMENT_TYPE,
+        StampAttempt.void_status == "requested")
     return db.session.query(Invoice).filter(
-        Invoice.status.in_(documents.states.IN_PROGRESS) | Invoice.id.in_(late)
+        Invoice.status.in_(documents.states.IN_PROGRESS) | Invoice.id.in_(late) |
+        Invoice.id.in_(voids)
     ).order_by(Invoice.id).all()
 
 
@@ -460,10 +485,22 @@ def missing_files():
         (Invoice.xml_path.is_(None)) | (Invoice.pdf_path.is_(None))).all()
 
 
-def recover_at_start(app):
-    """Resolve, right away, what a process that died left in "stamping" (serve start-up)."""
+def recover_at_start(app, sleep=time.sleep):
+    """Resolve, right away, what a dead process left in "stamping" (serve start-up).
+
+    Reads Alegra at once; while an attempt may still be in flight it reads again every few
+    seconds until its grace period ends, so nobody has to press «Verificar».
+    """
     with app.app_context():
-        for invoice in pending():
-            if invoice.status in (STAMPING, UNKNOWN):
-                reconcile(invoice)
-        db.session.remove()
+        pause = max(1.0, grace_seconds() / 10)
+        deadline = time.monotonic() + grace_seconds() + pause
+        while True:
+            waiting = 0
+            for invoice in pending():
+                if invoice.status in (STAMPING, UNKNOWN):
+                    reconcile(invoice)
+                    waiting += invoice.status in (STAMPING, UNKNOWN)
+            db.session.remove()
+            if not waiting or time.monotonic() > deadline:
+                return
+            sleep(pause)
