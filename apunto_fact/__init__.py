@@ -17,6 +17,7 @@ PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NAVIGATION = [
     ("home", "Inicio"),
     ("invoices.index", "Facturas"),
+    ("payments.pending", "Pagos"),
     ("customers.index", "Clientes"),
     ("products.index", "Productos"),
     ("audit.index", "Bitácora"),
@@ -87,12 +88,13 @@ def register_blueprints(app):
     from .customers import bp as customers_bp
     from .invoices import bp as invoices_bp
     from .mail import bp as mail_bp
+    from .payments import bp as payments_bp
     from .products import bp as products_bp
     from .sat.views import bp as sat_bp
     from .settings import bp as settings_bp
 
     for blueprint in (auth_bp, settings_bp, customers_bp, products_bp, sat_bp, invoices_bp,
-                      audit_bp, archive_bp, mail_bp):
+                      audit_bp, archive_bp, mail_bp, payments_bp):
         app.register_blueprint(blueprint)
 
 

@@ -171,7 +171,14 @@ def reconcile():
         except (crypto.KeyProblem, alegra.NotConfigured) as exc:
             raise click.ClickException(str(exc)) from exc
         click.echo(f"Factura #{invoice.id}: XML y PDF {'archivados' if ok else 'pendientes'}")
-    if not invoices and not missing:
+    from .payments import stamping as rep
+
+    payments = rep.pending()
+    for payment in payments:
+        before = payment.label
+        rep.reconcile(payment)
+        click.echo(f"Pago #{payment.id}: {before} → {payment.label}")
+    if not invoices and not missing and not payments:
         click.echo("Nada pendiente.")
 
 

@@ -29,6 +29,7 @@ ARCHIVED_STATES = (STAMPED, CANCEL_PENDING, CANCELLED)
 CFDI = "{http://www.sat.gob.mx/cfd/4}"
 TAX_CODES = {"002": "iva", "003": "ieps"}
 ZERO = Decimal("0.00")
+# tipo: I = factura (ingreso), P = complemento de pago (REP).
 HEADERS = ["tipo", "fecha", "serie-folio", "UUID", "RFC", "razón social", "subtotal",
            "descuento", "IVA", "IEPS", "retenciones", "total", "moneda", "método", "estado",
            "pagado", "saldo", "archivo XML", "archivo PDF"]
@@ -118,8 +119,10 @@ def paid_of(invoice, amounts):
 
 
 def _payments_total(invoice):
-    """Sum of payments applied to a PPD invoice (none until payments are registered)."""
-    return ZERO
+    """Sum of payments applied to a PPD invoice that hold money (REP in force or on its way)."""
+    from ..payments.balances import paid_by_invoice
+
+    return paid_by_invoice([invoice.id]).get(invoice.id, ZERO)
 
 
 def month_invoices(start, end, batch=200):
@@ -134,6 +137,34 @@ def month_invoices(start, end, batch=200):
             yield rows[invoice_id]
         # Loaded rows are not kept: the next batch starts from an empty session.
         db.session.expunge_all()
+
+
+def month_payments(start, end):
+    """Payments of a month whose REP was stamped (in force or cancelled), oldest first."""
+    from datetime import datetime as dt
+    from ..payments.models import Payment
+
+    return db.session.query(Payment).filter(
+        Payment.paid_at >= dt.combine(start, dt.min.time()),
+        Payment.paid_at < dt.combine(end, dt.min.time()),
+        Payment.status.in_(ARCHIVED_STATES)).order_by(Payment.paid_at, Payment.id).all()
+
+
+def payment_row(payment):
+    """One register row for a REP: its Monto as total; taxes live in its complement."""
+    content = files.read(payment, "xml")
+    fecha = ""
+    if content:
+        fecha = (ET.fromstring(content).get("Fecha") or "")[:10]
+    customer = payment.customer
+    return [
+        "P", fecha or payment.paid_at.date().isoformat(), _cell(payment.number or ""),
+        payment.uuid or "", _cell(customer.rfc), _cell(customer.name), _money(ZERO),
+        _money(ZERO), _money(ZERO), _money(ZERO), _money(ZERO), _money(payment.amount),
+        payment.currency, "", payment.label, _money(payment.amount), "",
+        _entry(payment, "xml") if content else "",
+        _entry(payment, "pdf") if payment.pdf_path else "",
+    ]
 
 
 def _cell(value):
@@ -202,15 +233,18 @@ def write_month(month, fileobj):
                 writer.writerow(register_row(invoice))
                 text.flush()
                 yield
+            for payment in month_payments(start, end):
+                writer.writerow(payment_row(payment))
             text.flush()
             text.detach()
         yield
-        for invoice in month_invoices(start, end):
+        documents = (month_invoices(start, end), month_payments(start, end))
+        for document in (d for group in documents for d in group):
             for kind in ("xml", "pdf"):
-                relative = getattr(invoice, f"{kind}_path")
+                relative = getattr(document, f"{kind}_path")
                 path = os.path.join(root, relative) if relative else None
                 if path and os.path.exists(path):
-                    zf.write(path, _entry(invoice, kind))
+                    zf.write(path, _entry(document, kind))
                     yield
         zf.writestr("LEEME.txt", _readme(month))
     yield
@@ -219,7 +253,8 @@ def write_month(month, fileobj):
 def _readme(month):
     return (f"Archivo del mes {month} generado por apunto-fact.\r\n"
             f"{REGISTER}: una fila por CFDI (UTF-8, ábrelo con Excel).\r\n"
-            "xml/: los CFDI timbrados; pdf/: sus representaciones impresas.\r\n"
+            "xml/: los CFDI timbrados (facturas, tipo I, y complementos de pago, tipo P);\r\n"
+            "pdf/: sus representaciones impresas.\r\n"
             "La columna «estado» dice si el CFDI está vigente, en cancelación o cancelado.\r\n"
             "Guarda este archivo al menos cinco años (CFF art. 30).\r\n")
 

@@ -212,6 +212,8 @@ def _stamped(invoice, attempt, info, client, only_from=(STAMPING, UNKNOWN)):
                   info.uuid)
         return
     fetch_files(invoice, client, info)
+    from ..mail import service as mail  # the setting «enviar al timbrar»
+    mail.send_after_stamping("invoice", invoice)
 
 
 def fetch_files(invoice, client, info=None):

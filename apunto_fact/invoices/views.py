@@ -13,6 +13,7 @@ from .. import catalog
 from ..documents import states
 from ..customers.models import Customer
 from ..extensions import db
+from ..payments import balances as payment_balances
 from ..forms import LIVE_SYNC
 from ..products.models import Product
 from ..sat import catalogs as cat
@@ -251,6 +252,9 @@ def cancel(invoice_id):
         if replacement not in valid:
             errors["replacement_uuid"] = ("Con el motivo 01 elige la factura timbrada que "
                                           "sustituye a esta (emítela primero).")
+    refusal = None if errors else payment_balances.cancel_refusal(invoice)
+    if refusal:
+        errors["motive"] = refusal
     if errors:
         context = _editor_context(_form_for(invoice), invoice, invoice.customer,
                                   cancel_errors=errors, cancel_motive=motive)
