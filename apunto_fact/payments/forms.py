@@ -12,11 +12,12 @@ APPLY = re.compile(r"apply-(\d+)")
 
 
 def blank(invoice=None, balance=None):
-    """The form as it first shows: today at 12:00 (the SAT's default time), a fresh token."""
+    """The form as it first shows: now (a payment is never in the future), a fresh token."""
     from .service import local_now
 
     now = local_now()
-    values = {"paid_date": now.date().isoformat(), "paid_time": "12:00", "forma_pago": "03",
+    values = {"paid_date": now.date().isoformat(), "paid_time": now.strftime("%H:%M"),
+              "forma_pago": "03",
               "currency": "MXN", "exchange_rate": "", "amount": "", "operation_number": "",
               "form_token": secrets.token_urlsafe(16)}
     if invoice is not None and balance is not None:

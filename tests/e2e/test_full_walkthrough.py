@@ -151,3 +151,36 @@ def test_double_click_on_timbrar_makes_one_alegra_invoice(page, sandbox, same_pa
     page.get_by_role("button", name="Timbrar factura").dblclick()
     expect(page.locator("#invoice-status")).to_have_text("Timbrada", timeout=15_000)
     assert store.count("invoices") == before + 1
+
+
+PAGOS = "{http://www.sat.gob.mx/Pagos20}"
+
+
+def test_ppd_invoice_payment_gets_its_rep_in_place(page, sandbox, same_page, tmp_path):
+    first_run_and_connect(page, same_page)
+    fiscal_data(page, same_page)
+    customer(page, same_page, metodo="PPD")
+    product(page, "Consultoría", "1000")
+    product(page, "Soporte técnico", "500", search="soporte tecnico", key="81111811")
+    invoice_draft(page, same_page)
+    with same_page():
+        page.get_by_role("button", name="Timbrar factura").click()
+        expect(page.locator("#invoice-status")).to_have_text("Timbrada")
+        uuid = page.locator("#uuid").inner_text().strip()
+        expect(page.locator("#balance-pending")).to_have_text("$4,060.00")
+    page.get_by_role("link", name="Registrar pago", exact=True).click()
+    expect(page.get_by_label("Monto recibido")).to_have_value("4060.00")
+    with same_page():
+        page.get_by_label("Número de operación (opcional)").fill("CLAVE123456")
+        page.get_by_role("button", name="Registrar pago y timbrar complemento").click()
+        expect(page.locator("#rep-status")).to_have_text("REP timbrado", timeout=15_000)
+    with page.expect_download() as download:
+        page.locator("#download-rep-xml").click()
+    path = tmp_path / download.value.suggested_filename
+    download.value.save_as(path)
+    root = ET.parse(path).getroot()
+    assert root.get("TipoDeComprobante") == "P"
+    related = root.find(f".//{PAGOS}DoctoRelacionado")
+    assert (related.get("IdDocumento"), related.get("NumParcialidad"),
+            related.get("ImpSaldoInsoluto")) == (uuid, "1", "0.00")
+    assert page.js_errors == [], page.js_errors
