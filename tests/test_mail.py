@@ -142,3 +142,35 @@ def test_auto_send_setting_round_trip(invoicing):
     assert 'id="auto_send"' in invoicing.user.get("/correo/configuracion").get_data(as_text=True)
     invoicing.user.post("/correo/configuracion", {"auto_send": "1"})
     assert "checked" in invoicing.user.get("/correo/configuracion").get_data(as_text=True)
+
+
+def test_auto_send_after_stamping_goes_once_to_the_customer(invoicing, sandbox, app):
+    from apunto_fact.customers.models import Customer
+    with app.app_context():
+        db.session.get(Customer, invoicing.customer_id).email = "facturas@cliente.mx"
+        db.session.commit()
+    invoicing.user.post("/correo/configuracion", {"auto_send": "1"})
+    before = len(sent(sandbox))
+    invoice_id = invoicing.draft()
+    invoicing.stamp(invoice_id)
+    invoice = invoicing.invoice(invoice_id)
+    assert [(e["emails"], e["uuid"]) for e in sent(sandbox)[before:]] == [
+        (["facturas@cliente.mx"], invoice.uuid)]
+    with app.app_context():
+        row = db.session.query(EmailSend).one()
+        assert (row.requested_by, row.token, row.status) == (
+            "automático", f"auto:invoice:{invoice_id}", "sent")
+        # A later automatic send of the same document is refused by its fixed token.
+        again = service.send_after_stamping("invoice", db.session.get(Invoice, invoice_id))
+        assert again.duplicate is True
+    assert len(sent(sandbox)) == before + 1
+
+
+def test_no_auto_send_when_the_setting_is_off(invoicing, sandbox, app):
+    from apunto_fact.customers.models import Customer
+    with app.app_context():
+        db.session.get(Customer, invoicing.customer_id).email = "facturas@cliente.mx"
+        db.session.commit()
+    before = len(sent(sandbox))
+    invoicing.stamp(invoicing.draft())
+    assert len(sent(sandbox)) == before
