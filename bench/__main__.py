@@ -6,6 +6,7 @@ import tempfile
 
 from . import alegra_cost
 from . import archive_month
+from . import rep_cost
 from . import catalog_search
 from . import memory
 from . import pages
@@ -35,6 +36,7 @@ def main():
     rows += pages.run()
     rows += alegra_cost.requests_per_invoice()
     rows += alegra_cost.bulk()
+    rows += rep_cost.requests_per_rep()
     rows += memory.run()
     rows += archive_month.run()
     report = table(rows)
@@ -76,6 +78,9 @@ cliente ya no une la tabla de clientes dos veces.
   `POST /invoices` (XML y PDF llegan por URLs firmadas, fuera del API).
 - Timbrado en lote: el cliente lee `X-Rate-Limit-Remaining`/`Reset` y espera el reinicio de la
   ventana en lugar de recibir 429; el ritmo se compara con el límite de 150 por minuto.
+- Complemento de pago: el primero de la cuenta lee una vez las cuentas de banco (se guardan);
+  después, solo `POST /payments` con el timbrado en la misma llamada (el cliente ya está
+  registrado por su factura).
 - Archivo del mes: 5,000 facturas con XML y PDF en disco, descargadas por HTTP del servidor
   real. El ZIP se escribe entrada por entrada mientras se envía; lo que crece es el directorio
   central del ZIP (unos 1.5 KB por archivo, obligatorio al final del ZIP), no el contenido.
