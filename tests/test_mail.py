@@ -50,7 +50,7 @@ def test_send_goes_to_every_address_and_is_recorded(invoicing, sandbox, stamped,
         (["pagos@cliente.mx", "Conta@cliente.mx"], uuid)]
     with app.app_context():
         [row] = db.session.query(EmailSend).all()
-        assert (row.status, row.requested_by, row.recipients) == (
+        assert (row.state, row.requested_by, row.recipients) == (
             "sent", "duena", "pagos@cliente.mx,Conta@cliente.mx")
         call = db.session.query(AlegraCall).filter(AlegraCall.path.like("%/email")).one()
         assert call.invoice_id == stamped and call.status == 200
@@ -115,7 +115,7 @@ def test_alegra_refusing_shows_its_message_and_a_new_press_can_retry(invoicing, 
     retry = _press(invoicing, stamped, "pagos@cliente.mx")
     assert retry.status_code == 200 and "Enviado a" in retry.get_data(as_text=True)
     with app.app_context():
-        assert [r.status for r in db.session.query(EmailSend).order_by(EmailSend.id)] == [
+        assert [r.state for r in db.session.query(EmailSend).order_by(EmailSend.id)] == [
             "failed", "sent"]
 
 
@@ -127,7 +127,7 @@ def test_lost_answer_is_unconfirmed_and_never_retried(invoicing, sandbox, stampe
     assert "confirma con tu cliente" in response.get_data(as_text=True)
     assert len(sent(sandbox)) == before + 1  # it did go out, once
     with app.app_context():
-        assert db.session.query(EmailSend).one().status == "unknown"
+        assert db.session.query(EmailSend).one().state == "unknown"
 
 
 def test_a_draft_cannot_be_sent(invoicing, sandbox):
@@ -158,7 +158,7 @@ def test_auto_send_after_stamping_goes_once_to_the_customer(invoicing, sandbox, 
         (["facturas@cliente.mx"], invoice.uuid)]
     with app.app_context():
         row = db.session.query(EmailSend).one()
-        assert (row.requested_by, row.token, row.status) == (
+        assert (row.requested_by, row.token, row.state) == (
             "automático", f"auto:invoice:{invoice_id}", "sent")
         # A later automatic send of the same document is refused by its fixed token.
         again = service.send_after_stamping("invoice", db.session.get(Invoice, invoice_id))

@@ -274,3 +274,85 @@ def test_rep_is_sent_by_email_once(invoicing, sandbox, app):
     emails = [e for e in requests.get(f"{sandbox.root}/_sandbox/emails", timeout=5).json()
               if e["uuid"] == payment.uuid]
     assert [e["emails"] for e in emails] == [["pagos@cliente.mx"]]
+
+
+def test_two_registrations_at_once_cannot_overpay(invoicing, sandbox, app):
+    import threading
+    from apunto_fact.customers.models import Customer
+    from apunto_fact.payments import service
+    invoice = stamped(invoicing)
+    outcomes, barrier = [], threading.Barrier(2)
+
+    def press(token):
+        with app.test_request_context():
+            customer = db.session.get(Customer, invoice.customer_id)
+            data = {"paid_at": datetime.now().replace(hour=0, minute=1), "forma_pago": "03",
+                    "currency": "MXN", "exchange_rate": None, "amount": Decimal("1000.00")}
+            barrier.wait()
+            result = service.register(customer, data, {invoice.id: Decimal("1000.00")}, token,
+                                      "duena")
+            if result.payment is not None:
+                from apunto_fact.payments import stamping as rep
+                rep.stamp(result.payment)
+            outcomes.append(result.errors)
+            db.session.remove()
+
+    threads = [threading.Thread(target=press, args=(t,)) for t in ("tab-1", "tab-2")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    refused = [e for e in outcomes if e]
+    assert len(refused) == 1 and "CRP20244" in refused[0][f"apply-{invoice.id}"]
+    with app.app_context():
+        [payment] = db.session.query(Payment).all()
+        assert payment.status == "stamped"
+
+
+def test_a_payment_without_rep_holds_the_balance_until_discarded(invoicing, sandbox, app):
+    invoice = stamped(invoicing)
+    set_faults(sandbox, rules=[{"method": "POST", "path": "/payments", "status": 400,
+                                "body": {"code": 400, "message": "Cuenta bloqueada"}}])
+    html = register(invoicing, [(invoice, "400.00")]).get_data(as_text=True)
+    assert "REP rechazado" in html and "Cuenta bloqueada" in html
+    payment = last_payment(app)
+    page = invoicing.user.get(f"/facturas/{invoice.id}").get_data(as_text=True)
+    assert 'id="balance-pending">$760.00' in page  # the money arrived; only the REP is due
+    over = register(invoicing, [(invoice, "800.00")])
+    assert over.status_code == 422 and "CRP20244" in over.get_data(as_text=True)
+    invoicing.user.post(f"/pagos/{payment.id}/descartar", htmx=True)
+    page = invoicing.user.get(f"/facturas/{invoice.id}").get_data(as_text=True)
+    assert 'id="balance-pending">$1,160.00' in page
+
+
+def test_process_killed_while_stamping_is_resolved_by_reading(invoicing, sandbox, app):
+    from apunto_fact.documents import StampAttempt
+    from apunto_fact.documents import transition
+    from apunto_fact.payments import stamping as rep
+    invoice = stamped(invoicing)
+    set_faults(sandbox, rules=[{"method": "POST", "path": "/payments", "status": 400,
+                                "body": {"code": 400, "message": "x"}}])
+    register(invoicing, [(invoice, "100.00")])  # a rejected payment to retry
+    payment = last_payment(app)
+    with app.test_request_context():
+        row = db.session.get(Payment, payment.id)
+        # A dead process claimed it and never posted (its owner no longer exists).
+        assert transition(row, "stamping", only_from=("rejected",), commit=False)
+        db.session.add(StampAttempt(document_type="payment", document_id=row.id,
+                                    version=row.version, marker="dead-sender-marker",
+                                    owner="otherhost|0|1|0.0", started_at=datetime(2020, 1, 1)))
+        db.session.commit()
+        assert [p.id for p in rep.pending()] == [row.id]
+        rep.reconcile(row)
+        assert row.status == "draft" and "no registró este pago" in row.problem_message
+
+
+def test_register_payment_from_the_customer_lists_only_open_ppd_invoices(invoicing, app):
+    open_one, paid, pue = stamped(invoicing), stamped(invoicing), stamped(invoicing, "PUE")
+    register(invoicing, [(paid, "1160.00")])
+    page = invoicing.user.get(f"/clientes/{invoicing.customer_id}").get_data(as_text=True)
+    assert f"/pagos/nuevo?cliente={invoicing.customer_id}" in page
+    form = invoicing.user.get(f"/pagos/nuevo?cliente={invoicing.customer_id}").get_data(
+        as_text=True)
+    assert f'name="apply-{open_one.id}"' in form
+    assert f'name="apply-{paid.id}"' not in form and f'name="apply-{pue.id}"' not in form

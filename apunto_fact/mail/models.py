@@ -5,7 +5,7 @@ from ..timeutil import utcnow
 SENDING, SENT, FAILED, UNKNOWN = "sending", "sent", "failed", "unknown"
 LABELS = {SENDING: "Enviando…", SENT: "Enviado", FAILED: "No se envió",
           UNKNOWN: "Sin confirmar"}
-_SENDING_ONLY = f"status = '{SENDING}'"
+_SENDING_ONLY = f"state = '{SENDING}'"
 
 
 class EmailSend(db.Model):
@@ -28,16 +28,17 @@ class EmailSend(db.Model):
     document_id = db.Column(db.Integer, nullable=False)
     token = db.Column(db.String(64), nullable=False, unique=True)
     recipients = db.Column(db.Text, nullable=False)  # comma-separated
-    status = db.Column(db.String(10), nullable=False, default=SENDING)
+    # Not called "status": that word belongs to documents and their one transition function.
+    state = db.Column(db.String(10), nullable=False, default=SENDING)
     requested_by = db.Column(db.String(80))  # username, or "automático"
     requested_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     finished_at = db.Column(db.DateTime)
     message = db.Column(db.Text)
 
     @property
-    def status_label(self):
+    def state_label(self):
         """The outcome in Spanish."""
-        return LABELS.get(self.status, self.status)
+        return LABELS.get(self.state, self.state)
 
     @property
     def recipient_list(self):

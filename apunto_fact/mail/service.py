@@ -97,7 +97,7 @@ class Outcome:
 
 def _claim(document_type, document, recipients, token, who):
     row = EmailSend(document_type=document_type, document_id=document.id, token=token,
-                    recipients=",".join(recipients), status=SENDING, requested_by=who)
+                    recipients=",".join(recipients), state=SENDING, requested_by=who)
     db.session.add(row)
     try:
         db.session.commit()
@@ -156,8 +156,8 @@ def send(document_type, document, recipients, token, who=None):
     return Outcome(send=row)
 
 
-def _finish(row, status, message):
-    row.status, row.message, row.finished_at = status, message, utcnow()
+def _finish(row, state, message):
+    row.state, row.message, row.finished_at = state, message, utcnow()
     db.session.commit()
 
 

@@ -67,11 +67,17 @@ def reps_in_force(invoice):
         Payment.status.in_(REP_IN_FORCE)).order_by(Payment.id).all()
 
 
-def next_parcialidad(invoice_id):
-    """1 + how many payments holding money were applied to the invoice before."""
-    return 1 + db.session.query(PaymentApplication).join(Payment).filter(
-        PaymentApplication.invoice_id == invoice_id,
-        Payment.status.in_(HOLDS_BALANCE)).count()
+def earlier_applications(invoice_id, payment):
+    """Applications to the invoice by payments holding money received before payment.
+
+    Ordered by when the money arrived, so NumParcialidad and ImpSaldoAnt follow the
+    payments' order whatever order their REPs are stamped in.
+    """
+    rows = db.session.query(PaymentApplication).join(Payment).filter(
+        PaymentApplication.invoice_id == invoice_id, Payment.id != payment.id,
+        Payment.status.in_(HOLDS_BALANCE)).all()
+    key = (payment.paid_at, payment.id)
+    return [a for a in rows if (a.payment.paid_at, a.payment.id) < key]
 
 
 def cancel_refusal(invoice):

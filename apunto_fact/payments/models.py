@@ -2,16 +2,18 @@
 from ..dbtypes import Money
 from ..documents import StatefulDocument
 from ..documents.states import CANCEL_PENDING
+from ..documents.states import DRAFT
 from ..documents.states import QUEUED
+from ..documents.states import REJECTED
 from ..documents.states import STAMPED
 from ..documents.states import STAMPING
 from ..documents.states import UNKNOWN
 from ..extensions import db
 from ..timeutil import utcnow
 
-# A payment in these states holds money against its invoices (a REP exists, may exist, or
-# is on its way); drafts, rejected and cancelled ones do not.
-HOLDS_BALANCE = (QUEUED, STAMPING, STAMPED, UNKNOWN, CANCEL_PENDING)
+# A payment holds money against its invoices from the moment it is registered (the money
+# arrived, whether or not its REP is stamped yet) until its REP is cancelled or it is discarded.
+HOLDS_BALANCE = (DRAFT, QUEUED, STAMPING, STAMPED, REJECTED, UNKNOWN, CANCEL_PENDING)
 # A REP in force (or possibly in force) blocks cancelling its invoices.
 REP_IN_FORCE = (STAMPING, STAMPED, UNKNOWN, CANCEL_PENDING)
 LABELS = {"draft": "Sin complemento", "stamping": "Timbrando…", "stamped": "REP timbrado",

@@ -36,8 +36,7 @@ from ..invoices import archive
 from ..invoices import sync
 from ..settings import alegra as connection
 from ..timeutil import utcnow
-from .balances import next_parcialidad
-from .balances import paid_by_invoice
+from .balances import earlier_applications
 from .models import Payment
 
 log = logging.getLogger(__name__)
@@ -83,14 +82,11 @@ def bank_account_id(client):
 
 
 def _recompute(payment):
-    """Parcialidad and balances from the payments holding money now (under the claim)."""
-    ids = [a.invoice_id for a in payment.applications]
-    paid = paid_by_invoice(ids)
+    """Parcialidad and balances from the payments received before this one (under the claim)."""
     for app in payment.applications:
-        before = paid.get(app.invoice_id, 0) - app.amount  # this payment already holds
-        # Counted with this payment (now "stamping"), so it is its own number.
-        app.num_parcialidad = next_parcialidad(app.invoice_id) - 1
-        app.saldo_anterior = app.invoice.total - before
+        earlier = earlier_applications(app.invoice_id, payment)
+        app.num_parcialidad = 1 + len(earlier)
+        app.saldo_anterior = app.invoice.total - sum((a.amount for a in earlier), 0)
         app.saldo_insoluto = app.saldo_anterior - app.amount
         if app.saldo_insoluto < 0:
             return (f"El pago deja en negativo el saldo de {app.invoice.number}: su saldo "
@@ -218,8 +214,24 @@ def fetch_files(payment, client, info=None):
         return False
 
 
+def _sender_gone(payment):
+    """True when no process can still be posting this payment (dead, or past the grace)."""
+    grace = timedelta(seconds=current_app.config["RECONCILE_GRACE_SECONDS"])
+    return all(owner.sender_dead(a.owner, a.marker) or
+               utcnow() - (a.posted_at or a.started_at) > grace
+               for a in payment.attempts() if a.outcome is None)
+
+
 def reconcile(payment, client=None):
     """Resolve an unknown or cancel-pending payment by reading Alegra (never by posting)."""
+    if payment.status == STAMPING and _sender_gone(payment):
+        # The process that claimed it stopped (kill -9, power cut): find out by reading.
+        for attempt in payment.attempts():
+            if attempt.outcome is None:
+                attempt.outcome = "unknown"
+        _fail(payment, UNKNOWN, Problem.CONNECTION, (
+            "La aplicación se detuvo mientras timbraba este complemento; se está verificando "
+            "con Alegra si alcanzó a timbrarse."))
     if payment.status not in (UNKNOWN, CANCEL_PENDING):
         return payment
     try:
@@ -265,10 +277,12 @@ def _resolve_by_markers(client, payment):
             return
         _stamped(payment, attempt, stamped_info, client)
         return
-    newest = max((a.posted_at for a in attempts), default=None)
-    if newest and utcnow() - newest > timedelta(
+    newest = max((a.posted_at for a in attempts if a.outcome in (None, "unknown")),
+                 default=None)
+    # Nothing was ever posted, or the last post is past the grace period: Alegra has none.
+    if newest is None or utcnow() - newest > timedelta(
             seconds=current_app.config["RECONCILE_GRACE_SECONDS"]):
-        for attempt in attempts:
+        for attempt in payment.attempts():
             if attempt.outcome in (None, "unknown"):
                 attempt.outcome, attempt.finished_at = "not_found", utcnow()
         _fail(payment, DRAFT, Problem.NOT_CREATED, (
@@ -321,7 +335,13 @@ def cancel(payment, motive, replacement_uuid=None):
     return Outcome(payment)
 
 
+def discardable(payment):
+    """A payment with no REP that can ever appear: draft or rejected, every attempt closed."""
+    return payment.status in (DRAFT, REJECTED) and all(
+        a.outcome not in (None, "unknown") for a in payment.attempts())
+
+
 def pending():
     """Payments that reconcile should look at."""
     return db.session.query(Payment).filter(
-        Payment.status.in_((UNKNOWN, CANCEL_PENDING))).order_by(Payment.id).all()
+        Payment.status.in_((STAMPING, UNKNOWN, CANCEL_PENDING))).order_by(Payment.id).all()

@@ -101,6 +101,20 @@ def stamp(payment_id):
     return render(PAGE, PANEL, payment=outcome.payment, notice=outcome.notice)
 
 
+@bp.post("/<int:payment_id>/descartar")
+def discard(payment_id):
+    """Delete a payment registered by mistake, only while it has no REP and none may exist."""
+    payment = _get(payment_id)
+    if not stamping.discardable(payment):
+        return render(PAGE, PANEL, status=409, payment=payment, notice=(
+            "Solo se puede descartar un pago sin complemento timbrado ni en camino."))
+    customer_id = payment.customer_id
+    db.session.delete(payment)
+    db.session.commit()
+    flash("Pago descartado; el saldo de sus facturas volvió a quedar pendiente.", "ok")
+    return redirect_to(url_for("payments.new", cliente=customer_id))
+
+
 @bp.post("/<int:payment_id>/verificar")
 def verify(payment_id):
     """Resolve «por verificar» by reading Alegra (never by registering again)."""

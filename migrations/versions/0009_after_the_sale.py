@@ -17,7 +17,7 @@ down_revision = '0005'
 branch_labels = None
 depends_on = None
 
-SENDING_ONLY = "status = 'sending'"
+SENDING_ONLY = "state = 'sending'"
 
 
 def upgrade():
@@ -89,7 +89,7 @@ def upgrade():
         sa.Column('document_id', sa.Integer(), nullable=False),
         sa.Column('token', sa.String(length=64), nullable=False),
         sa.Column('recipients', sa.Text(), nullable=False),
-        sa.Column('status', sa.String(length=10), nullable=False),
+        sa.Column('state', sa.String(length=10), nullable=False),
         sa.Column('requested_by', sa.String(length=80), nullable=True),
         sa.Column('requested_at', sa.DateTime(), nullable=False),
         sa.Column('finished_at', sa.DateTime(), nullable=True),
