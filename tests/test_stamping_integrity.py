@@ -367,3 +367,17 @@ def _ignore(call, *args):
         call(*args)
     except requests.RequestException:
         pass
+
+
+@pytest.mark.parametrize("quantity", ["abc", "1,2,x", "NaN", "Infinity"])
+def test_a_bad_amount_is_a_field_error_and_never_zero(invoicing, quantity):
+    invoice_id = invoicing.draft(lines=[{"product_id": invoicing.product_ids[0],
+                                         "quantity": "2"}])
+    response = invoicing.save(invoice_id, lines=[{"product_id": invoicing.product_ids[0],
+                                                  "quantity": quantity}])
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert re.search(r'id="feedback-lines-0-quantity"><p class="error">La cantidad debe ser un '
+                     r'número', html)
+    assert [line.quantity for line in _lines(invoicing, invoice_id)] == [Decimal(2)]
+    assert invoicing.invoice(invoice_id).total == Decimal("2320.00")
