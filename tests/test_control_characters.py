@@ -33,14 +33,14 @@ def _count(app, model):
         return db.session.query(model).count()
 
 
-@pytest.mark.parametrize("name", CONTROLS)
-def test_invoice_line_description_refused_at_the_field(invoicing, app, name):
-    data = invoicing.form(lines=[{"product_id": invoicing.product_ids[0],
-                                  "description": f"Consul{CONTROLS[name]}toría"}])
-    response = invoicing.user.post("/facturas/nueva", data, htmx=True)
-    html = response.get_data(as_text=True)
-    assert response.status_code == 422
-    assert 'id="feedback-lines-0-description"' in html and MESSAGE in html
+def test_invoice_line_description_refused_at_the_field(invoicing, app):
+    for char in CONTROLS.values():
+        data = invoicing.form(lines=[{"product_id": invoicing.product_ids[0],
+                                      "description": f"Consul{char}toría"}])
+        response = invoicing.user.post("/facturas/nueva", data, htmx=True)
+        html = response.get_data(as_text=True)
+        assert (response.status_code, MESSAGE in html.split(
+            'id="feedback-lines-0-description"')[1][:300]) == (422, True)
     assert _count(app, Invoice) == 0
 
 
@@ -55,23 +55,17 @@ def test_invoice_observations_take_newlines_but_not_escape(invoicing, app):
         assert db.session.query(Invoice.observations).scalar() == "Pago\nen dos partes"
 
 
-@pytest.mark.parametrize("name", CONTROLS)
-@pytest.mark.parametrize("field", ["name", "sku"])
-def test_product_text_refused_at_the_field(connected, app, name, field):
-    data = {**PRODUCT, field: f"Consul{CONTROLS[name]}tor"}
-    response = connected.post("/productos/nuevo", data, htmx=True)
-    assert response.status_code == 422
-    assert MESSAGE in response.get_data(as_text=True)
-    assert _count(app, Product) == 0
-
-
-@pytest.mark.parametrize("name", CONTROLS)
-def test_customer_address_refused_at_the_field(connected, app, name):
-    data = {**CUSTOMER, "street": f"Av. Juárez{CONTROLS[name]} 10"}
-    response = connected.post("/clientes/nuevo", data, htmx=True)
-    assert response.status_code == 422
-    assert MESSAGE in response.get_data(as_text=True)
-    assert _count(app, Customer) == 0
+def test_product_and_customer_text_refused_at_the_field(connected, app):
+    for char in CONTROLS.values():
+        for field in ("name", "sku"):
+            response = connected.post("/productos/nuevo", {**PRODUCT, field: f"Con{char}sul"},
+                                      htmx=True)
+            assert (response.status_code, MESSAGE in response.get_data(as_text=True)) == (
+                422, True)
+        response = connected.post("/clientes/nuevo",
+                                  {**CUSTOMER, "street": f"Av. Juárez{char} 10"}, htmx=True)
+        assert (response.status_code, MESSAGE in response.get_data(as_text=True)) == (422, True)
+    assert (_count(app, Product), _count(app, Customer)) == (0, 0)
 
 
 def test_live_check_reports_it_while_typing(connected):
