@@ -137,6 +137,14 @@ def test_edit_stamp_race_over_http_stamps_exactly_what_is_stored(invoicing, serv
     assert statuses == [[200] + [409] * 7] * 10
 
 
+def test_the_editor_carries_the_version_it_shows(invoicing):
+    invoice_id = invoicing.draft()
+    page = invoicing.user.get(f"/facturas/{invoice_id}").get_data(as_text=True)
+    saved = invoicing.save(invoice_id).get_data(as_text=True)
+    pattern = r'id="version" name="version" type="hidden" value="(\d+)"'
+    assert (re.search(pattern, page).group(1), re.search(pattern, saved).group(1)) == ("1", "2")
+
+
 def test_stale_save_is_refused_and_shows_the_invoice_as_it_is(invoicing):
     invoice_id = invoicing.draft()
     seen = invoicing.version(invoice_id)
