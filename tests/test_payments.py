@@ -356,3 +356,27 @@ def test_register_payment_from_the_customer_lists_only_open_ppd_invoices(invoici
         as_text=True)
     assert f'name="apply-{open_one.id}"' in form
     assert f'name="apply-{paid.id}"' not in form and f'name="apply-{pue.id}"' not in form
+
+
+@pytest.mark.parametrize("field, value", [
+    ("amount", "1e400"), ("amount", "NaN"), ("amount", "-5"), ("amount", "١٢٣"),
+    ("amount", "9" * 40), ("paid_date", "2026-02-30"), ("paid_time", "25:99"),
+    ("forma_pago", "zz"), ("currency", "<script>"), ("exchange_rate", "-1"),
+    ("operation_number", "a|b"), ("operation_number", "x" * 300),
+    ("apply-99999999999999999999", "10"), ("customer_id", "99999999999999999999"),
+])
+def test_hostile_payment_input_gets_a_spanish_answer_never_a_500(invoicing, app, field,
+                                                                  value):
+    invoice = stamped(invoicing)
+    response = register(invoicing, [(invoice, "100.00")], **{field: value})
+    assert response.status_code in (200, 404, 422), response.status_code
+    assert "Traceback" not in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.query(Payment).count() <= 1
+
+
+@pytest.mark.parametrize("url", ["/pagos/nuevo?cliente=99999999999999999999",
+                                 "/pagos/nuevo?factura=-1", "/pagos/99999999999999999999",
+                                 "/pagos/99999999999999999999/xml"])
+def test_out_of_range_ids_are_not_found(invoicing, url):
+    assert invoicing.user.get(url).status_code == 404

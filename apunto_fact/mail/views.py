@@ -48,7 +48,7 @@ def mail_panel(document_type, document):
     return Markup(render_template(PANEL, **panel_context(document_type, document)))
 
 
-@bp.post("/<any(invoice, payment):doc_type>/<int:doc_id>")
+@bp.post("/<any(invoice, payment):doc_type>/<int(max=2147483647):doc_id>")
 def send(doc_type, doc_id):
     """Send once per press; the panel is re-rendered in place with the outcome."""
     document = _document(doc_type, doc_id)

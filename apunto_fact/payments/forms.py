@@ -8,7 +8,15 @@ from ..sat import catalogs as cat
 from ..sat import rules
 
 CURRENCIES = ("MXN", "USD", "EUR")
-APPLY = re.compile(r"apply-(\d+)")
+APPLY = re.compile(r"apply-([0-9]{1,9})")
+ID = re.compile(r"[0-9]{1,9}")
+MAX_INVOICES = 100
+
+
+def row_id(raw):
+    """A database id typed in a URL or form, or 0 (found nowhere) when it is not one."""
+    text = (raw or "").strip()
+    return int(text) if ID.fullmatch(text) else 0
 
 
 def blank(invoice=None, balance=None):
@@ -63,4 +71,6 @@ def parse(form):
                                                                                "aplicado")
             if amount is not None and amount > 0:
                 amounts[int(match.group(1))] = amount
+    if len(amounts) > MAX_INVOICES:
+        findings.error("amount", f"Un pago se aplica a {MAX_INVOICES} facturas como máximo.")
     return data, amounts, typed, findings.errors

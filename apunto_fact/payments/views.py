@@ -54,9 +54,9 @@ def _form_context(customer, values, errors=None, **extra):
 @bp.get("/nuevo")
 def new():
     """«Registrar pago» for one invoice (?factura=) or for a customer's invoices (?cliente=)."""
-    invoice = db.session.get(Invoice, request.args.get("factura", type=int) or 0)
+    invoice = db.session.get(Invoice, forms.row_id(request.args.get("factura")))
     customer = invoice.customer if invoice else db.session.get(
-        Customer, request.args.get("cliente", type=int) or 0)
+        Customer, forms.row_id(request.args.get("cliente")))
     if customer is None:
         abort(404)
     values = forms.blank()
@@ -69,7 +69,7 @@ def new():
 @bp.post("/nuevo")
 def create():
     """Check, register and stamp the REP; the result replaces the form in place."""
-    customer = db.session.get(Customer, request.form.get("customer_id", type=int) or 0) or \
+    customer = db.session.get(Customer, forms.row_id(request.form.get("customer_id"))) or \
         abort(404)
     data, amounts, typed, errors = forms.parse(request.form)
     token = typed.get("form_token") or abort(400)
@@ -88,20 +88,20 @@ def create():
     return render(PAGE, PANEL, payment=payment, notice=notice)
 
 
-@bp.get("/<int:payment_id>")
+@bp.get("/<int(max=2147483647):payment_id>")
 def show(payment_id):
     """The payment, its REP and what it applied to each invoice."""
     return render(PAGE, PANEL, payment=_get(payment_id))
 
 
-@bp.post("/<int:payment_id>/timbrar")
+@bp.post("/<int(max=2147483647):payment_id>/timbrar")
 def stamp(payment_id):
     """Try again to stamp a payment whose REP was refused or never created."""
     outcome = stamping.stamp(_get(payment_id))
     return render(PAGE, PANEL, payment=outcome.payment, notice=outcome.notice)
 
 
-@bp.post("/<int:payment_id>/descartar")
+@bp.post("/<int(max=2147483647):payment_id>/descartar")
 def discard(payment_id):
     """Delete a payment registered by mistake, only while it has no REP and none may exist."""
     payment = _get(payment_id)
@@ -115,13 +115,13 @@ def discard(payment_id):
     return redirect_to(url_for("payments.new", cliente=customer_id))
 
 
-@bp.post("/<int:payment_id>/verificar")
+@bp.post("/<int(max=2147483647):payment_id>/verificar")
 def verify(payment_id):
     """Resolve «por verificar» by reading Alegra (never by registering again)."""
     return render(PAGE, PANEL, payment=stamping.reconcile(_get(payment_id)))
 
 
-@bp.post("/<int:payment_id>/cancelar")
+@bp.post("/<int(max=2147483647):payment_id>/cancelar")
 def cancel(payment_id):
     """Cancel the REP with a SAT motive; 01 needs the stamped REP that replaces it."""
     payment = _get(payment_id)
@@ -146,7 +146,7 @@ def replacements(payment):
         Payment.status == STAMPED).order_by(Payment.id.desc()).limit(50).all()
 
 
-@bp.get("/<int:payment_id>/<any(xml, pdf):kind>")
+@bp.get("/<int(max=2147483647):payment_id>/<any(xml, pdf):kind>")
 def download(payment_id, kind):
     """Serve the REP's XML or PDF from the archive; fetch it from Alegra only if missing."""
     payment = _get(payment_id)
