@@ -380,3 +380,23 @@ def test_hostile_payment_input_gets_a_spanish_answer_never_a_500(invoicing, app,
                                  "/pagos/99999999999999999999/xml"])
 def test_out_of_range_ids_are_not_found(invoicing, url):
     assert invoicing.user.get(url).status_code == 404
+
+
+def test_bank_accounts_and_operation_number_reach_the_rep(invoicing, app):
+    invoice = stamped(invoicing)
+    response = register(invoicing, [(invoice, "100.00")], operation_number="SPEI123",
+                        cta_ordenante="0123 4567 8901 2345 67", cta_beneficiario="123456789012345678")
+    assert response.status_code == 200
+    pago = rep_of(invoicing, last_payment(app)).find(f".//{PAGOS}Pago")
+    assert (pago.get("NumOperacion"), pago.get("CtaOrdenante"), pago.get("CtaBeneficiario")) == (
+        "SPEI123", "012345678901234567", "123456789012345678")
+
+
+def test_a_bank_account_the_forma_does_not_allow_is_refused_at_its_field(invoicing, app):
+    invoice = stamped(invoicing)
+    response = register(invoicing, [(invoice, "100.00")], forma_pago="01",
+                        cta_ordenante="0123456789")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "no admite la cuenta del cliente" in re.search(
+        r'id="field-cta_ordenante".*?</div>', html, re.S).group(0)

@@ -151,3 +151,18 @@ def test_a_correct_payment_passes():
 def test_each_refusal_lands_on_its_field(data, apps, field, text):
     errors = _check(apps, **data)
     assert text in errors[field]
+
+
+@pytest.mark.parametrize("forma, ordenante, beneficiario, field, code", [
+    ("03", "12345", None, "cta_ordenante", "CRP20223"),
+    ("03", None, "1234567890123", "cta_beneficiario", "CRP20227"),
+    ("01", "1234567890", None, "cta_ordenante", "no admite"),
+    ("06", None, "1234567890", "cta_beneficiario", "no admite"),
+])
+def test_bank_accounts_follow_the_forma(forma, ordenante, beneficiario, field, code):
+    errors = _check(forma_pago=forma, cta_ordenante=ordenante, cta_beneficiario=beneficiario)
+    assert code in errors[field]
+
+
+def test_valid_clabe_accounts_pass():
+    assert _check(cta_ordenante="012345678901234567", cta_beneficiario="123456789012345678") == {}

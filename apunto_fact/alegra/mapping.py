@@ -307,8 +307,13 @@ def payment_payload(payment, contact_id, bank_account_id, applications, marker):
     if payment.currency != "MXN":
         payload["currency"] = {"code": payment.currency,
                                "exchangeRate": wire_number(payment.exchange_rate)}
+    # The names of the SAT's optional bank data are UNKNOWN (pagos20.md §5): guesses kept here.
     if payment.operation_number:
-        payload["numOperation"] = payment.operation_number  # name UNKNOWN (pagos20 §5)
+        payload["numOperation"] = payment.operation_number
+    if payment.cta_ordenante:
+        payload["payerAccount"] = payment.cta_ordenante
+    if payment.cta_beneficiario:
+        payload["beneficiaryAccount"] = payment.cta_beneficiario
     return payload
 
 

@@ -27,6 +27,7 @@ def blank(invoice=None, balance=None):
     values = {"paid_date": now.date().isoformat(), "paid_time": now.strftime("%H:%M"),
               "forma_pago": "03",
               "currency": "MXN", "exchange_rate": "", "amount": "", "operation_number": "",
+              "cta_ordenante": "", "cta_beneficiario": "",
               "form_token": secrets.token_urlsafe(16)}
     if invoice is not None and balance is not None:
         values["amount"] = f"{balance:.2f}"
@@ -39,6 +40,8 @@ def parse(form):
     typed = {k: (v or "")[:200] for k, v in form.items()}
     findings = rules.Findings()
     data = {"forma_pago": typed.get("forma_pago", ""),
+            "cta_ordenante": re.sub(r"[\s-]", "", typed.get("cta_ordenante", "")).upper(),
+            "cta_beneficiario": re.sub(r"[\s-]", "", typed.get("cta_beneficiario", "")).upper(),
             "currency": typed.get("currency") if typed.get("currency") in CURRENCIES else "MXN",
             "operation_number": typed.get("operation_number", "").strip()}
     try:

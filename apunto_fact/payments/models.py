@@ -38,6 +38,9 @@ class Payment(StatefulDocument, db.Model):
     exchange_rate = db.Column(Money)
     amount = db.Column(Money, nullable=False)
     operation_number = db.Column(db.String(100))
+    # Optional SAT data: the payer's account (CtaOrdenante) and where it arrived (CtaBeneficiario).
+    cta_ordenante = db.Column(db.String(50))
+    cta_beneficiario = db.Column(db.String(50))
     # The form that created it: two tabs posting the same form register one payment.
     form_token = db.Column(db.String(64), nullable=False, unique=True)
     created_by = db.Column(db.String(80))

@@ -72,6 +72,8 @@ def register(customer, data, amounts, token, who):
                       forma_pago=data["forma_pago"], currency=data.get("currency") or "MXN",
                       exchange_rate=data.get("exchange_rate"), amount=data["amount"],
                       operation_number=data.get("operation_number") or None,
+                      cta_ordenante=data.get("cta_ordenante") or None,
+                      cta_beneficiario=data.get("cta_beneficiario") or None,
                       form_token=token, created_by=who)
     paid = paid_by_invoice(ids)
     for invoice in invoices:

@@ -212,6 +212,12 @@ def invoice_payments(invoice):
                                   balance=balances.balance(invoice)))
 
 
+@bp.app_context_processor
+def sat_names():
+    """Names of the formas de pago for the payment pages."""
+    return {"formas_pago": cat.FORMAS_PAGO}
+
+
 @bp.app_template_global()
 def payment_replacements(payment):
     """Template helper for the REP cancel form."""

@@ -114,6 +114,10 @@ def rep_xml(payment, company, contact, regimen, related):
         "Monto": f"{monto:.2f}"})
     if payment.get("numOperation"):
         pago.set("NumOperacion", str(payment["numOperation"])[:100])
+    if payment.get("payerAccount"):
+        pago.set("CtaOrdenante", payment["payerAccount"])
+    if payment.get("beneficiaryAccount"):
+        pago.set("CtaBeneficiario", payment["beneficiaryAccount"])
     for rel in related:
         doc = rel.document
         node = ET.SubElement(pago, f"{{{PAGOS}}}DoctoRelacionado", {

@@ -162,6 +162,8 @@ def _build_payment(data):
         "paymentMethod": data["paymentMethod"], "currency": currency, "invoices": applied,
         "observations": str(data.get("observations") or "")[:500],
         "numOperation": str(data.get("numOperation") or "")[:100] or None,
+        "payerAccount": str(data.get("payerAccount") or "")[:50] or None,
+        "beneficiaryAccount": str(data.get("beneficiaryAccount") or "")[:50] or None,
         "status": "open", "emissionStatus": "PENDING",
         "_fechaPago": fecha_pago, "_cancelAttempts": 0, "_balancesApplied": False,
     }

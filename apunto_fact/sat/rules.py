@@ -500,6 +500,8 @@ def check_rep_payment(data, applications, now):
                                   "emite cuando el dinero ya llegó, no por una promesa de pago.")
     if not applications:
         findings.error("amount", "Aplica el pago a por lo menos una factura PPD.")
+    check_rep_bank_accounts(forma, data.get("cta_ordenante"), data.get("cta_beneficiario"),
+                            findings)
     for app in applications:
         _check_application(app, paid_at, currency, findings)
     applied = [a.amount for a in applications if a.amount]
@@ -508,6 +510,35 @@ def check_rep_payment(data, applications, now):
         findings.error("amount", "La suma aplicada a las facturas es mayor que el monto del "
                                  "pago (SAT CRP20217).")
     return findings
+
+
+# Bank account patterns by forma de pago (pagos20.md §2.2, c_FormaPago); None = not allowed.
+_BEN_02 = r"[0-9]{10,11}|[0-9]{15,16}|[0-9]{18}|[A-Z0-9_]{10,50}"
+BANK_ACCOUNT_PATTERNS = {
+    "02": (r"[0-9]{11}|[0-9]{18}", _BEN_02),
+    "03": (r"[0-9]{10}|[0-9]{16}|[0-9]{18}", r"[0-9]{10}|[0-9]{18}"),
+    "04": (r"[0-9]{16}", _BEN_02), "28": (r"[0-9]{16}", _BEN_02),
+    "29": (r"[0-9]{15,16}", _BEN_02),
+    "05": (_BEN_02, _BEN_02),
+    "06": (r"[0-9]{10}", None),
+}
+
+
+def check_rep_bank_accounts(forma, ordenante, beneficiario, findings):
+    """The payer's and the receiving account, as the SAT allows them per forma (CRP20221–28)."""
+    patterns = BANK_ACCOUNT_PATTERNS.get(forma)
+    for field_name, value, index, code, who in (
+            ("cta_ordenante", ordenante, 0, "CRP20223", "del cliente (ordenante)"),
+            ("cta_beneficiario", beneficiario, 1, "CRP20227", "donde recibiste (beneficiaria)")):
+        if not value:
+            continue
+        pattern = patterns[index] if patterns else None
+        if pattern is None:
+            findings.error(field_name, f"Con esta forma de pago el SAT no admite la cuenta "
+                                       f"{who}; déjala vacía ({code}).")
+        elif not re.fullmatch(pattern, value):
+            findings.error(field_name, f"La cuenta {who} no tiene el formato que el SAT pide "
+                                       f"para la forma {forma} ({code}).")
 
 
 def _check_application(app, paid_at, currency, findings):

@@ -31,6 +31,8 @@ def upgrade():
         sa.Column('exchange_rate', apunto_fact.dbtypes.Money(), nullable=True),
         sa.Column('amount', apunto_fact.dbtypes.Money(), nullable=False),
         sa.Column('operation_number', sa.String(length=100), nullable=True),
+        sa.Column('cta_ordenante', sa.String(length=50), nullable=True),
+        sa.Column('cta_beneficiario', sa.String(length=50), nullable=True),
         sa.Column('form_token', sa.String(length=64), nullable=False),
         sa.Column('created_by', sa.String(length=80), nullable=True),
         sa.Column('alegra_id', sa.String(length=40), nullable=True),
