@@ -86,6 +86,13 @@ def _alegra_problem(err):
 
 def stamp(invoice, version):
     """Stamp version of an editable invoice in Alegra; return an Outcome."""
+    if _searchable(invoice):
+        # An earlier attempt may have landed after we gave up on it: read before posting.
+        reconcile(invoice)
+        if not invoice.editable:
+            return Outcome(invoice, stale=True, notice=(
+                "Alegra ya tenía timbrada esta factura por un envío anterior que llegó tarde; "
+                "se tomó ese CFDI y no se volvió a timbrar."))
     if invoice.version != version:
         return Outcome(invoice, notice=STALE_MESSAGE, stale=True)
     problems = readiness.problems(invoice)
@@ -343,8 +350,9 @@ def _resolve_by_markers(client, invoice):
         if attempt.outcome in (None, "unknown"):
             attempt.outcome, attempt.finished_at = "not_found", utcnow()
     _set_problem(invoice, DRAFT, Problem.NOT_CREATED, (
-        "Alegra no registró esta factura: no se usó ningún folio. Ya puedes timbrarla de "
-        "nuevo."), only_from=(UNKNOWN,))
+        "La factura no apareció en Alegra en el tiempo en que un envío puede llegar, así que "
+        "no se timbró. Ya puedes timbrarla de nuevo; antes de enviarla se vuelve a revisar "
+        "Alegra por si el envío anterior llegara tarde."), only_from=(UNKNOWN,))
 
 
 def _clock(moment):
