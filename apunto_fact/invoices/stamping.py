@@ -124,6 +124,9 @@ def _send(invoice, attempt, previous):
     except AlegraError as exc:
         # Nothing was posted for this invoice yet: it stays editable, no folio was used.
         _not_sent(attempt)
+        if exc.status == 429 or exc.kind == "busy":
+            _set_problem(invoice, previous, Problem.RATE_LIMITED, _rate_message(exc))
+            return
         problem, message, field, ref = _alegra_problem(exc)
         _set_problem(invoice, REJECTED if exc.status in DATA_REJECTIONS else previous,
                      problem, message, field, ref)
@@ -186,16 +189,20 @@ def _after_failed_post(client, invoice, attempt, previous, err):
         reconcile(invoice, client)
         return
     attempt.outcome, attempt.finished_at = "rejected", utcnow()
-    if err.status == 429:
-        wait = f" en {err.reset} s" if err.reset is not None else ""
-        _set_problem(invoice, previous, Problem.RATE_LIMITED, (
-            f"Alegra recibió demasiadas solicitudes; intenta de nuevo{wait}. No se creó la "
-            f"factura."), ref="429")
+    if err.status == 429 or err.kind == "busy":  # Alegra's limit, or our budget of it
+        attempt.outcome = "not_sent"
+        _set_problem(invoice, previous, Problem.RATE_LIMITED, _rate_message(err), ref="429")
     else:
         # Credentials, plan or permission (401/402/403): nothing is wrong with the invoice.
         problem, message, field, ref = _alegra_problem(err)
         _set_problem(invoice, REJECTED if err.status in DATA_REJECTIONS else previous, problem,
                      message, field, ref)
+
+
+def _rate_message(err):
+    wait = f" en {err.reset} s" if err.reset is not None else ""
+    return (f"Alegra recibió demasiadas solicitudes; intenta de nuevo{wait}. No se creó la "
+            f"factura.")
 
 
 def _stamped(invoice, attempt, info, client, only_from=(STAMPING, UNKNOWN)):
