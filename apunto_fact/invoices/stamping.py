@@ -119,6 +119,8 @@ def stamp(invoice, version):
 
 def _send(invoice, attempt, previous):
     try:
+        if (invoice.status, invoice.version) != (STAMPING, attempt.version):
+            raise RuntimeError("the claimed version changed before its payload was built")
         client = connection.make_client(invoice_id=invoice.id)
         payload, lookup = _payload(client, invoice, attempt.marker)
     except AlegraError as exc:
