@@ -54,6 +54,24 @@ def company_from_alegra(body):
     )
 
 
+def contact_rfc(body):
+    """The RFC of a contact row, as Alegra returns it (string or identificationObject)."""
+    value = body.get("identification")
+    if isinstance(value, dict):
+        value = value.get("number")
+    if not value and isinstance(body.get("identificationObject"), dict):
+        value = body["identificationObject"].get("number")
+    return str(value or "").strip().upper()
+
+
+def item_reference(body):
+    """The reference of an item row (a string, or an object with a reference in some countries)."""
+    value = body.get("reference")
+    if isinstance(value, dict):
+        value = value.get("reference")
+    return str(value or "").strip()
+
+
 # -- SAT codes ↔ Alegra values ----------------------------------------------------------------
 # alegra-api.md §3.2. Codes marked † there are UNCERTAIN; those without any Alegra entry
 # (607, 608, 610, 614, 615) are our best guess from the enum's naming style: a real account

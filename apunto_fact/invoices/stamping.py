@@ -16,6 +16,7 @@ from sqlalchemy import update
 
 from .. import crypto
 from ..alegra import AlegraError
+from ..alegra import api
 from ..alegra import mapping
 from ..extensions import db
 from ..settings import alegra as connection
@@ -99,8 +100,8 @@ def stamp(invoice):
             "nada ni se usó folio. Intenta de nuevo."))
         return Outcome(invoice)
     try:
-        body = client.post("/invoices?fields=pdf,xml", payload,
-                           read_timeout=current_app.config["ALEGRA_STAMP_TIMEOUT"])
+        body = api.create_and_stamp_invoice(
+            client, payload, read_timeout=current_app.config["ALEGRA_STAMP_TIMEOUT"])
     except AlegraError as err:
         _after_failed_post(client, invoice, previous, err)
         return Outcome(invoice)
@@ -152,11 +153,11 @@ def fetch_files(invoice, client, info=None):
     """Download XML and PDF into the archive; a failure only leaves them for later."""
     try:
         if info is None or not (info.xml_url and info.pdf_url):
-            body = client.get(f"/invoices/{invoice.alegra_id}", {"fields": "pdf,xml"})
+            body = api.get_invoice(client, invoice.alegra_id, files=True)
             info = mapping.invoice_from_alegra(body)
         for kind, url in (("xml", info.xml_url), ("pdf", info.pdf_url)):
             if url and archive.read(invoice, kind) is None:
-                archive.save(invoice, kind, client.download(url))
+                archive.save(invoice, kind, api.download(client, url))
         db.session.commit()
         return True
     except AlegraError:
@@ -185,8 +186,7 @@ def reconcile(invoice, client=None):
 
 
 def _find_by_marker(client, invoice):
-    params = {"client_id": invoice.customer.alegra_id, "date": invoice.date.isoformat()}
-    for row in client.list_all("/invoices", params):
+    for row in api.list_invoices(client, invoice.customer.alegra_id, invoice.date):
         info = mapping.invoice_from_alegra(row)
         if info.marker == invoice.attempt_marker:
             return info
@@ -207,7 +207,7 @@ def _resolve_unknown(client, invoice):
 
 
 def _resolve_cancel(client, invoice):
-    info = mapping.invoice_from_alegra(client.get(f"/invoices/{invoice.alegra_id}"))
+    info = mapping.invoice_from_alegra(api.get_invoice(client, invoice.alegra_id))
     if info.emission_status == mapping.CANCEL_WAITING:
         return  # the SAT or the receiver has not answered yet
     if info.emission_status == mapping.CANCELLED:
@@ -230,8 +230,8 @@ def cancel(invoice, motive, replacement_uuid=None):
                                        "estado actual.")
     try:
         client = connection.make_client(invoice_id=invoice.id)
-        body = client.post(f"/invoices/{invoice.alegra_id}/void",
-                           mapping.void_payload(motive, replacement_uuid))
+        body = api.void_invoice(client, invoice.alegra_id,
+                                mapping.void_payload(motive, replacement_uuid))
     except (crypto.KeyProblem, connection.NotConfigured) as exc:
         _problem(invoice, STAMPED, message=str(exc), code="configuracion")
         return Outcome(invoice)

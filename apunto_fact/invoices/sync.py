@@ -4,9 +4,8 @@ Each record keeps its Alegra id and a fingerprint of what was sent: an unchanged
 or product costs no call, so a repeat invoice is a single POST /invoices. Tax, retention
 and numbering ids are cached in the database and refreshed on a miss (alegra-api.md §5).
 """
-from ..alegra import AlegraError
+from ..alegra import api
 from ..alegra import mapping
-from ..alegra.client import unwrap_list
 from ..audit.models import AlegraRef
 from ..extensions import db
 from ..sat.catalogs import GENERIC_RFCS
@@ -22,28 +21,19 @@ def ensure_contact(client, customer):
     stamp = mapping.fingerprint(payload)
     if customer.alegra_id and customer.alegra_fingerprint == stamp:
         return customer.alegra_id
-    contact_id = customer.alegra_id or _find_contact(client, customer)
+    contact_id = customer.alegra_id
     if contact_id:
-        client.put(f"/contacts/{contact_id}", payload)
+        api.update_contact(client, contact_id, payload)
     else:
-        try:
-            contact_id = mapping.to_id(client.post("/contacts", payload).get("id"))
-        except AlegraError as err:
-            if err.code != 2006 or not err.body.get("contactId"):
-                raise
-            # Someone registered the RFC meanwhile: reuse it, with our fiscal data.
-            contact_id = mapping.to_id(err.body["contactId"])
-            client.put(f"/contacts/{contact_id}", payload)
+        # Many contacts share a generic RFC; ours is created as its own.
+        contact_id, origin = api.find_or_create_contact(
+            client, payload, customer.rfc, lookup=customer.rfc not in GENERIC_RFCS)
+        if origin == "linked":
+            # The same RFC already in Alegra: reuse it, with our fiscal data.
+            api.update_contact(client, contact_id, payload)
     customer.alegra_id, customer.alegra_fingerprint = contact_id, stamp
     db.session.commit()
     return contact_id
-
-
-def _find_contact(client, customer):
-    if customer.rfc in GENERIC_RFCS:
-        return None  # many contacts share a generic RFC; ours is created as its own
-    rows = unwrap_list(client.get("/contacts", {"identification": customer.rfc}))
-    return mapping.to_id(rows[0].get("id")) if rows else None
 
 
 def ensure_item(client, product):
@@ -54,12 +44,12 @@ def ensure_item(client, product):
         return product.alegra_id
     item_id = product.alegra_id
     if item_id is None:
-        rows = unwrap_list(client.get("/items", {"reference": payload["reference"]}))
+        rows = api.find_items(client, payload["reference"])
         item_id = mapping.to_id(rows[0].get("id")) if rows else None
     if item_id:
-        client.put(f"/items/{item_id}", payload)
+        api.update_item(client, item_id, payload)
     else:
-        item_id = mapping.to_id(client.post("/items", payload).get("id"))
+        item_id = api.create_item(client, payload)
     product.alegra_id, product.alegra_fingerprint = item_id, stamp
     db.session.commit()
     return item_id
@@ -105,7 +95,7 @@ def _ref(client, kind, key):
 
 def _refresh(client, kind):
     """Reload one list from Alegra into the cache; the first id wins on duplicates."""
-    rows = client.list_all(f"/{kind}")  # before any write: no lock held during the call
+    rows = api.list_catalog(client, kind)  # before any write: no lock held during the call
     db.session.query(AlegraRef).filter_by(kind=kind).delete()
     seen = set()
     for row in rows:

@@ -4,7 +4,7 @@ from flask import current_app
 from .. import crypto
 from ..alegra import AlegraClient
 from ..alegra import AlegraError
-from ..alegra.mapping import company_from_alegra
+from ..alegra import api
 from ..audit.recorder import recorder
 from ..extensions import db
 from ..timeutil import utcnow
@@ -107,7 +107,7 @@ def check_connection():
     try:
         client = make_client(conn, read_timeout=current_app.config["ALEGRA_STATUS_READ_TIMEOUT"],
                              get_retries=0, max_rate_wait=0)
-        info = company_from_alegra(client.get("/company"))
+        info = api.get_company(client)
     except NotConfigured as exc:
         conn.status, conn.status_message = "unconfigured", str(exc)
     except crypto.KeyProblem as exc:
