@@ -147,6 +147,23 @@ def list_invoices(client, contact_id, day):
     return client.list_all("/invoices", {"client_id": contact_id, "date": day.isoformat()})
 
 
+def find_invoice_by_marker(client, contact_id, day, marker):
+    """The invoice whose observations carry our attempt marker, or None (read only).
+
+    List rows may or may not carry ``observations`` (evidence §3): a row without the
+    field is read in full before it is ruled out.
+    """
+    if not contact_id or not marker:
+        return None
+    for row in list_invoices(client, contact_id, day):
+        info = mapping.invoice_from_alegra(row)
+        if not info.has_observations and info.id:
+            info = mapping.invoice_from_alegra(get_invoice(client, info.id))
+        if info.marker == marker:
+            return info
+    return None
+
+
 def void_invoice(client, invoice_id, payload):
     """POST /invoices/{id}/void (the SAT motive travels as mapping.void_payload says)."""
     return client.post(f"/invoices/{invoice_id}/void", payload)

@@ -136,6 +136,8 @@ def _after_failed_post(client, invoice, previous, err):
                                             f"de nuevo{wait}. No se creó la factura.",
                  code="429")
     else:
+        if err.code == 3051:
+            sync.discard_rejected_leftover(client, invoice)
         _problem(invoice, REJECTED, err=err)
 
 
@@ -186,18 +188,15 @@ def reconcile(invoice, client=None):
 
 
 def _find_by_marker(client, invoice):
-    for row in api.list_invoices(client, invoice.customer.alegra_id, invoice.date):
-        info = mapping.invoice_from_alegra(row)
-        if info.marker == invoice.attempt_marker:
-            return info
-    return None
+    return api.find_invoice_by_marker(client, invoice.customer.alegra_id, invoice.date,
+                                      invoice.attempt_marker)
 
 
 def _resolve_unknown(client, invoice):
     info = _find_by_marker(client, invoice)
-    if info is not None and info.uuid and info.emission_status in mapping.STAMPED_STATUSES:
+    if info is not None and info.uuid and info.state == mapping.S_STAMPED:
         _stamped(invoice, info, client)
-    elif info is not None and info.emission_status == mapping.REJECTED:
+    elif info is not None and info.state == mapping.S_REJECTED:
         _problem(invoice, REJECTED, message="El SAT rechazó la factura (según Alegra). Revisa "
                                             "los datos del cliente y vuelve a timbrar.")
     elif info is None and utcnow() - invoice.attempt_started_at > timedelta(
@@ -208,12 +207,12 @@ def _resolve_unknown(client, invoice):
 
 def _resolve_cancel(client, invoice):
     info = mapping.invoice_from_alegra(api.get_invoice(client, invoice.alegra_id))
-    if info.emission_status == mapping.CANCEL_WAITING:
-        return  # the SAT or the receiver has not answered yet
-    if info.emission_status == mapping.CANCELLED:
+    if info.state in (mapping.S_CANCEL_PROCESS, mapping.S_UNKNOWN):
+        return  # the SAT or the receiver has not answered yet (never read as refused)
+    if info.state == mapping.S_CANCELLED:
         invoice.status, invoice.cancelled_at = CANCELLED, utcnow()
         invoice.problem_message = None
-    elif info.emission_status in mapping.STAMPED_STATUSES:
+    elif info.state == mapping.S_STAMPED:
         invoice.status = STAMPED
         invoice.problem_code = "cancelacion-rechazada"
         invoice.problem_message = ("La cancelación no procedió: el receptor la rechazó o el SAT "
@@ -243,7 +242,7 @@ def cancel(invoice, motive, replacement_uuid=None):
         else:
             _problem(invoice, STAMPED, err=err)
         return Outcome(invoice)
-    if mapping.invoice_from_alegra(body).emission_status == mapping.CANCELLED:
+    if mapping.invoice_from_alegra(body).state == mapping.S_CANCELLED:
         invoice.status, invoice.cancelled_at = CANCELLED, utcnow()
         db.session.commit()
     return Outcome(invoice)
