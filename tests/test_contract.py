@@ -216,3 +216,77 @@ def test_odd_bodies_never_crash_the_mapping():
                  {"stamp": None, "observations": "apunto:"}):
         info = mapping.invoice_from_alegra(body)
         assert info.state == "unknown" and info.marker is None
+
+
+def test_a_regimen_alegra_does_not_list_is_refused_before_stamping(invoicing, sandbox):
+    customer_id = invoicing.add_customer(dict(conftest.CUSTOMER, rfc="MOFY900516NL1",
+                                              name="YADIRA MORALES FLORES", cp="06600",
+                                              regimen="607", uso_cfdi="S01"))
+    invoice_id = invoicing.draft(customer_id=customer_id, uso_cfdi="S01")
+    response = invoicing.stamp(invoice_id, customer_id=customer_id, uso_cfdi="S01")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Alegra no tiene el régimen fiscal 607" in html
+    assert invoicing.invoice(invoice_id).status == "draft"
+    assert not [k for k in sandbox_calls(sandbox)["calls"] if k.startswith("POST")]
+
+
+def test_forma_de_pago_30_has_no_alegra_slug_and_is_refused(invoicing, sandbox):
+    invoice_id = invoicing.draft(forma_pago="30")
+    response = invoicing.stamp(invoice_id, forma_pago="30")
+    assert response.status_code == 422
+    assert "Alegra no ofrece la forma de pago 30" in response.get_data(as_text=True)
+    assert not [k for k in sandbox_calls(sandbox)["calls"] if k.startswith("POST")]
+
+
+def test_credit_days_travel_as_the_id_of_alegras_term(invoicing, sandbox):
+    customer_id = invoicing.add_customer(dict(conftest.CUSTOMER, rfc="IIA040805DZ4",
+                                              name="INDISTRIA ILUMINADORA DE ALMACENES",
+                                              regimen="601", cp="62661", credit_days="30",
+                                              metodo_pago="PPD", forma_pago="99"))
+    invoice_id = invoicing.draft(customer_id=customer_id, metodo_pago="PPD", forma_pago="99")
+    invoicing.stamp(invoice_id, customer_id=customer_id, metodo_pago="PPD", forma_pago="99")
+    invoice = invoicing.invoice(invoice_id)
+    assert invoice.status == "stamped"
+    contact = store(sandbox).get("contacts", invoice.customer.alegra_id)
+    term = store(sandbox).get("terms", contact["term"])
+    assert term["days"] == 30
+
+
+def api_post(sandbox, path, body):
+    return requests.post(f"{sandbox.url}{path}", json=body, auth=(SANDBOX_EMAIL, SANDBOX_TOKEN),
+                         timeout=5)
+
+
+def test_sandbox_is_liberal_where_real_clients_are_answered(sandbox):
+    contact = api_post(sandbox, "/contacts/", {"name": "Sin régimen", "identification":
+                                               "MOFY900516NL1", "address": {"zipCode": "06600"}})
+    assert contact.status_code == 201  # trailing slash, no regime (evidence §5)
+    item = api_post(sandbox, "/items/", {"name": "X", "price": 10, "productKey": "80101500",
+                                         "unit": "E48"}).json()
+    invoice = api_post(sandbox, "/invoices", {
+        "date": "2026-11-28T10:30:00-06:00", "dueDate": "2026-11-28", "paymentType": "PUE",
+        "paymentMethod": "nominative", "client": {"id": contact.json()["id"]},
+        "items": [{"id": item["id"], "quantity": 1}]})
+    assert invoice.status_code == 201 and invoice.json()["date"] == "2026-11-28"
+
+
+@pytest.mark.parametrize("regime, status", [("NO_REGIME", 201), ("SIMPLIFIED_REGIME", 201),
+                                            ("OTHER_INCOME_REGIME", 400), ("RESICO", 400)])
+def test_sandbox_takes_exactly_the_mx_cat_regimes(sandbox, regime, status):
+    response = api_post(sandbox, "/contacts", {"name": "X", "identification": "MOFY900516NL1",
+                                               "regime": regime,
+                                               "address": {"zipCode": "06600"}})
+    assert response.status_code == status
+
+
+def test_a_contact_without_regime_cannot_be_stamped_in_the_sandbox(sandbox):
+    contact = api_post(sandbox, "/contacts", {"name": "X", "identification": "MOFY900516NL1",
+                                              "address": {"zipCode": "06600"}}).json()
+    item = api_post(sandbox, "/items", {"name": "X", "price": 10, "productKey": "80101500",
+                                        "inventory": {"unit": "E48"}}).json()
+    response = api_post(sandbox, "/invoices", {
+        "date": "2026-11-28", "dueDate": "2026-11-28", "paymentType": "PUE",
+        "paymentMethod": "cash", "cfdiUse": "S01", "client": {"id": contact["id"]},
+        "items": [{"id": item["id"]}], "stamp": {"generateStamp": True}})
+    assert response.status_code == 400 and response.json()["error"]["code"] == 3051
