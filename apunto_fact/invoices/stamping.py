@@ -20,6 +20,7 @@ from ..alegra import api
 from ..alegra import mapping
 from ..extensions import db
 from ..settings import alegra as connection
+from ..settings import diagnostic
 from ..timeutil import utcnow
 from . import archive
 from . import hints
@@ -72,7 +73,7 @@ def _problem(invoice, status, err=None, message=None, field=None, code=None):
 
 def stamp(invoice):
     """Stamp an editable invoice in Alegra; return an Outcome."""
-    problems = readiness.problems(invoice)
+    problems = readiness.problems(invoice) or diagnostic.before_first_stamp()
     if problems:
         return Outcome(invoice, blocked=problems)
     marker = secrets.token_hex(10)

@@ -59,6 +59,8 @@ def _editor_context(form, invoice, customer, **extra):
     else:
         totals = compute(preview.lines)
     problems = readiness.problems(preview) if preview.editable else []
+    # What blocked a stamp attempt (e.g. the account review before the first stamp).
+    problems = problems or extra.get("blocked") or []
     return {"form": form, "invoice": invoice, "customer": customer, "totals": totals,
             "problems": problems, **extra}
 

@@ -68,6 +68,7 @@ def save_credentials(conn, environment, email, token):
             return {"api_token": str(exc)}
     conn.environment, conn.api_email = environment, email
     conn.status, conn.status_message, conn.status_http = "unknown", None, None
+    conn.diagnostic_ok_at = None  # another account, or the same one seen anew
     db.session.commit()
     return {}
 

@@ -1,4 +1,4 @@
-"""alegra record origin; InformacionGlobal of invoices
+"""alegra record origin; InformacionGlobal of invoices; account diagnostic passed
 
 Revision ID: 0006
 Revises: 0004
@@ -25,9 +25,13 @@ def upgrade():
         batch_op.add_column(sa.Column('global_periodicidad', sa.String(length=2), nullable=True))
         batch_op.add_column(sa.Column('global_meses', sa.String(length=2), nullable=True))
         batch_op.add_column(sa.Column('global_anio', sa.Integer(), nullable=True))
+    with op.batch_alter_table('alegra_connection', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('diagnostic_ok_at', sa.DateTime(), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table('alegra_connection', schema=None) as batch_op:
+        batch_op.drop_column('diagnostic_ok_at')
     with op.batch_alter_table('invoices', schema=None) as batch_op:
         batch_op.drop_column('global_anio')
         batch_op.drop_column('global_meses')
