@@ -25,6 +25,7 @@ def own_sandbox(tmp_path):
     server = SandboxServer(str(tmp_path / "sandbox.sqlite"), email=SANDBOX_EMAIL,
                            token=SANDBOX_TOKEN).start()
     yield server
+    conftest.assert_cfdis_obey_the_sat(server)
     server.stop()
 
 
@@ -226,7 +227,8 @@ def test_a_regimen_alegra_does_not_list_is_refused_before_stamping(invoicing, sa
     response = invoicing.stamp(invoice_id, customer_id=customer_id, uso_cfdi="S01")
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "Alegra no tiene el régimen fiscal 607" in html
+    assert ("Alegra no tiene el régimen fiscal 607 Régimen de Enajenación o Adquisición "
+            "de Bienes en su catálogo") in html
     assert invoicing.invoice(invoice_id).status == "draft"
     assert not [k for k in sandbox_calls(sandbox)["calls"] if k.startswith("POST")]
 

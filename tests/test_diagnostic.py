@@ -29,6 +29,7 @@ def own_sandbox(tmp_path, profile):
     server = SandboxServer(str(tmp_path / "sandbox.sqlite"), email=SANDBOX_EMAIL,
                            token=SANDBOX_TOKEN, profile=profile).start()
     yield server
+    conftest.assert_cfdis_obey_the_sat(server)
     server.stop()
 
 

@@ -371,9 +371,11 @@ def _build_invoice(data):
         found = store().get("retentions", _id_of(raw))
         if found is None:
             raise Invalid(f"La retención {_id_of(raw)} no existe.")
-        base = sum((line["_base"] for line in lines), Decimal(0))
+        # Without an amount, every line retains it, each rounded as the SAT does.
         amount = decimal(raw["amount"], "amount") if isinstance(raw, dict) and \
-            raw.get("amount") is not None else base * Decimal(found["percentage"]) / 100
+            raw.get("amount") is not None else sum(
+                (sat_round(line["_base"] * documents.rate(found["percentage"]))
+                 for line in lines), Decimal(0))
         retentions.append({**found, "amount": money(amount)})
     subtotal = sum((Decimal(x["subtotal"]) for x in lines), Decimal(0))
     discount = sum((Decimal(x["discountAmount"]) for x in lines), Decimal(0))
@@ -432,6 +434,12 @@ def _stamp(invoice, contact):
     if problem:
         raise StampRejected(*problem)
     company = store().get("company", 1)
+    if documents.emisor_regimen(company) is None or not company.get("identification"):
+        raise StampRejected("CFDI40141", "El RFC y el régimen fiscal del emisor son "
+                                         "obligatorios: complétalos en Configuración → Empresa.")
+    if not (company.get("address") or {}).get("zipCode"):
+        raise StampRejected("CFDI40126", "El código postal del lugar de expedición es "
+                                         "obligatorio: complétalo en Configuración → Empresa.")
     if contact["name"].strip().upper() == "PUBLICO EN GENERAL" and not invoice.get("periodicity"):
         raise StampRejected("CFDI40130", "Para un CFDI de ingreso a PUBLICO EN GENERAL el nodo "
                                          "InformacionGlobal (periodicidad, meses y año) es "
