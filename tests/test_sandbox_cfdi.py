@@ -10,7 +10,6 @@ from pypdf import PdfReader
 
 import conftest
 from apunto_fact.extensions import db
-from apunto_fact.invoices.models import Invoice
 from apunto_fact.sandbox import documents
 from cfdi_check import structural_errors
 from cfdi_check import xsd_errors
@@ -157,17 +156,19 @@ GENERAL = {"rfc": "XAXX010101000", "name": "PUBLICO EN GENERAL", "regimen": "616
 
 def test_global_invoice_carries_informacion_global(invoicing, app):
     customer_id = invoicing.add_customer(GENERAL)
+    today = datetime.date.today()
     header = {"uso_cfdi": "S01", "forma_pago": "01"}
+    live = invoicing.user.post("/facturas/calcular", {
+        **invoicing.form(customer_id=customer_id, **header), "_trigger": "customer_id"},
+        htmx=True).get_data(as_text=True)
+    assert "Factura global (público en general)" in live
+    assert 'value="04" selected' in live or 'selected value="04"' in live
     invoice_id = invoicing.draft(customer_id=customer_id, **header)
     blocked = invoicing.stamp(invoice_id, customer_id=customer_id, **header)
     assert blocked.status_code == 422
     assert "Elige la periodicidad de la factura global" in blocked.get_data(as_text=True)
-    today = datetime.date.today()
-    with app.app_context():
-        invoice = db.session.get(Invoice, invoice_id)
-        invoice.global_periodicidad, invoice.global_meses = "04", f"{today.month:02d}"
-        invoice.global_anio = today.year
-        db.session.commit()
+    header.update(global_periodicidad="04", global_meses=f"{today.month:02d}",
+                  global_anio=str(today.year))
     invoicing.stamp(invoice_id, customer_id=customer_id, **header)
     invoice = invoicing.invoice(invoice_id)
     assert invoice.status == "stamped", invoice.problem_message
@@ -179,6 +180,17 @@ def test_global_invoice_carries_informacion_global(invoicing, app):
     sent = [r for r in invoicing.sandbox_invoices() if r.get("uuid") == invoice.uuid][0]
     assert (sent["periodicity"], sent["months"], sent["year"]) == (
         "04", f"{today.month:02d}", today.year)
+
+
+def test_global_fields_are_checked_at_the_field(invoicing):
+    customer_id = invoicing.add_customer(GENERAL) if not _existing(invoicing, GENERAL) else \
+        _existing(invoicing, GENERAL)
+    html = invoicing.user.post("/facturas/calcular", {
+        **invoicing.form(customer_id=customer_id, uso_cfdi="S01", forma_pago="01",
+                         global_periodicidad="04", global_meses="13", global_anio="1999"),
+        "_trigger": "global_meses"}, htmx=True).get_data(as_text=True)
+    assert 'id="feedback-global_meses"' in html and "bimestre" in html
+    assert 'id="feedback-global_anio"' in html and "CFDI40136" in html
 
 
 @pytest.mark.parametrize("data, field, text", [

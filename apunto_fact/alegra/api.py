@@ -142,26 +142,37 @@ def get_invoice(client, invoice_id, *, files=False):
     return client.get(f"/invoices/{invoice_id}", params)
 
 
+def invoice_lookup(contact_id, day):
+    """The list query that finds an attempt's invoice: ``client_id`` and ``date`` (CLI)."""
+    return {"client_id": contact_id, "date": day.isoformat()}
+
+
 def list_invoices(client, contact_id, day):
-    """Invoices of one contact on one date: ``client_id`` and ``date`` filters (CLI)."""
-    return client.list_all("/invoices", {"client_id": contact_id, "date": day.isoformat()})
+    """Invoices of one contact on one date."""
+    return client.list_all("/invoices", invoice_lookup(contact_id, day))
 
 
-def find_invoice_by_marker(client, contact_id, day, marker):
-    """The invoice whose observations carry our attempt marker, or None (read only).
+def find_invoices_by_markers(client, lookup, markers):
+    """{marker: InvoiceInfo} of the listed invoices carrying one of our markers (read only).
 
     List rows may or may not carry ``observations`` (evidence §3): a row without the
     field is read in full before it is ruled out.
     """
-    if not contact_id or not marker:
-        return None
-    for row in list_invoices(client, contact_id, day):
+    found = {}
+    for row in client.list_all("/invoices", lookup):
         info = mapping.invoice_from_alegra(row)
         if not info.has_observations and info.id:
             info = mapping.invoice_from_alegra(get_invoice(client, info.id))
-        if info.marker == marker:
-            return info
-    return None
+        if info.marker in markers:
+            found[info.marker] = info
+    return found
+
+
+def find_invoice_by_marker(client, contact_id, day, marker):
+    """The invoice whose observations carry this attempt marker, or None."""
+    if not contact_id or not marker:
+        return None
+    return find_invoices_by_markers(client, invoice_lookup(contact_id, day), {marker}).get(marker)
 
 
 def void_invoice(client, invoice_id, payload):

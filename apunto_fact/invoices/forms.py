@@ -3,7 +3,6 @@ from datetime import date
 
 from wtforms import DateField
 from wtforms import FieldList
-from wtforms import Form
 from wtforms import FormField
 from wtforms import HiddenField
 from wtforms import IntegerField
@@ -14,11 +13,14 @@ from wtforms.validators import Length
 from wtforms.validators import Optional
 
 from ..forms import BaseForm
+from ..forms import SubForm
 from ..forms import choices
 from ..forms import mark_sent
 from ..forms import strip
 from ..sat import catalogs as cat
 from ..sat import rules
+from ..settings import company as settings_company
+from . import editor
 
 CURRENCIES = {"MXN": "MXN - Peso mexicano", "USD": "USD - Dólar estadounidense",
               "EUR": "EUR - Euro", "CAD": "CAD - Dólar canadiense", "GBP": "GBP - Libra esterlina",
@@ -26,7 +28,7 @@ CURRENCIES = {"MXN": "MXN - Peso mexicano", "USD": "USD - Dólar estadounidense"
 MAX_LINES = 200
 
 
-class LineForm(Form):
+class LineForm(SubForm):
     """One concepto as typed; SAT keys and taxes come from the product, not the browser."""
 
     product_id = IntegerField(validators=[Optional()])
@@ -41,6 +43,8 @@ class InvoiceForm(BaseForm):
     """Header and lines of a draft invoice."""
 
     customer_id = HiddenField()
+    # The version of the invoice this editor shows: a save or stamp of an older one is refused.
+    version = HiddenField()
     date = DateField("Fecha", default=date.today, validators=[Optional()],
                      render_kw={"required": False})
     currency = SelectField("Moneda", choices=choices(CURRENCIES), default="MXN")
@@ -52,6 +56,14 @@ class InvoiceForm(BaseForm):
     forma_pago = SelectField("Forma de pago", validate_choice=False)
     observations = TextAreaField("Observaciones (se imprimen en el PDF)", filters=[strip],
                                  validators=[Length(max=500, message="Hasta 500 caracteres.")])
+    # InformacionGlobal: asked only when the customer is PUBLICO EN GENERAL (factura global).
+    global_periodicidad = SelectField("Periodicidad", validate_choice=False, choices=choices(
+        {c: f"{c} - {n}" for c, n in cat.PERIODICIDADES.items()}, "Elige…"))
+    global_meses = SelectField("Mes o bimestre", validate_choice=False, choices=choices(
+        {c: f"{c} - {n}" for c, n in cat.MESES.items()}, "Elige…"))
+    global_anio = StringField("Año", filters=[strip],
+                              validators=[Length(max=4, message="Escribe el año, por ejemplo "
+                                                                "2026.")])
     lines = FieldList(FormField(LineForm), max_entries=MAX_LINES)
 
     def refresh(self, customer):
@@ -73,36 +85,57 @@ class InvoiceForm(BaseForm):
             self.uso_cfdi.data = customer.uso_cfdi
             self.metodo_pago.data = customer.metodo_pago
             self.forma_pago.data = customer.forma_pago
+            if rules.is_publico_en_general(customer.rfc, customer.name) and \
+                    not self.global_periodicidad.data:
+                # A factura global usually covers the current month.
+                today = date.today()
+                self.global_periodicidad.data = "04"
+                self.global_meses.data = f"{today.month:02d}"
+                self.global_anio.data = str(today.year)
         if trigger == "metodo_pago" and self.metodo_pago.data == "PPD":
             self.forma_pago.data = "99"
         for name, value in sent.items():
             mark_sent(self[name], value, self[name].data != value)
 
-    def check(self, customer, today=None):
+    def check(self, customer, today=None, old_lines=()):
         """Number and SAT checks of what was typed; errors land on their fields.
 
-        Errors already present come from WTForms' own validators (lengths, a bad date):
-        they are remembered as structural, because they alone keep a draft from being saved.
+        Errors already present come from WTForms' own validators (lengths, a bad date,
+        control characters): they are structural, because they alone keep a draft from being
+        saved. Leaves the parsed editor in ``self.draft``.
         """
         self.structural = bool(self.errors)
         header = rules.check_invoice_header(
             {"date": self.date.data, "currency": self.currency.data,
+             "observations": self.observations.data,
              "exchange_rate": self.exchange_rate.data, "uso_cfdi": self.uso_cfdi.data,
              "metodo_pago": self.metodo_pago.data, "forma_pago": self.forma_pago.data},
             customer, today or date.today())
         for name, message in header.errors.items():
             self[name].errors = [*self[name].errors, message]
-        for entry in self.lines:
-            line = entry.form
-            findings = rules.Findings()
-            rules.parse_amount(line.quantity.data, findings, "quantity", what="La cantidad")
-            rules.parse_amount(line.unit_price.data, findings, "unit_price")
-            rules.parse_amount(line.discount_pct.data or "0", findings, "discount_pct",
-                               positive=False, decimals=2, what="El descuento")
-            if not line.description.data:
-                findings.error("description", "Escribe la descripción.")
-            for name, message in findings.errors.items():
-                line[name].errors = [*line[name].errors, message]
+        self.draft = editor.parse(self, customer, old_lines)
+        if customer is not None and rules.is_publico_en_general(customer.rfc, customer.name):
+            company = settings_company.get()
+            found = rules.check_global_info(
+                {"periodicidad": self.global_periodicidad.data, "meses": self.global_meses.data,
+                 "anio": self.global_anio.data, "uso_cfdi": self.uso_cfdi.data}, customer,
+                company.cp if company else None, today or date.today(),
+                company.regimen if company else None)
+            for name, message in found.errors.items():
+                if name.startswith("global_") and message not in self[name].errors:
+                    self[name].errors = [*self[name].errors, message]
+        return self.draft
+
+    def parsed(self, customer, old_lines=()):
+        """The editor's value: the one check() made, or a parse that marks no field."""
+        if getattr(self, "draft", None) is None:
+            self.draft = editor.parse(self, customer, old_lines, attach=False)
+        return self.draft
+
+    def submitted_version(self):
+        """The version the editor was showing, or None when missing or not a number."""
+        raw = (self.version.data or "").strip()
+        return int(raw) if raw.isdigit() else None
 
     def savable(self):
         """True when a draft can be stored: fields fit and every amount parses.

@@ -100,22 +100,35 @@ def _verify_legacy(record, matches):
         record.alegra_id = record.alegra_origin = record.alegra_fingerprint = None
 
 
-def discard_rejected_leftover(client, invoice):
+def discard_rejected_leftover(client, invoice, attempt):
     """Void the invoice a SAT-rejected stamp may have left in Alegra (evidence §3).
 
     Found only by this attempt's own marker, so it is the app's record; voided so that
     stamping again does not leave two open documents in the user's account. Returns its id.
     """
     try:
-        info = api.find_invoice_by_marker(client, invoice.customer.alegra_id, invoice.date,
-                                          invoice.attempt_marker)
-        if info is None or info.state not in (mapping.S_REJECTED, mapping.S_PENDING):
-            return None
-        api.void_invoice(client, info.id, {})
-        return info.id
+        lookup = attempt.lookup_params or api.invoice_lookup(invoice.customer.alegra_id,
+                                                             invoice.date)
+        info = api.find_invoices_by_markers(client, lookup, {attempt.marker}).get(
+            attempt.marker)
     except AlegraError as err:
-        log.warning("Could not void the rejected leftover of invoice %s: %s", invoice.id, err)
+        log.warning("Could not look for the rejected leftover of invoice %s: %s", invoice.id,
+                    err)
         return None
+    return void_leftover(client, info)
+
+
+def void_leftover(client, info):
+    """Void an unstamped invoice of ours (rejected or pending); return its id or None."""
+    if info is None or info.state not in (mapping.S_REJECTED, mapping.S_PENDING) or \
+            info.status == "void":
+        return None
+    try:
+        api.void_invoice(client, info.id, {})
+    except AlegraError as err:
+        log.warning("Could not void the leftover invoice %s in Alegra: %s", info.id, err)
+        return None
+    return info.id
 
 
 def term_id(client, days):
