@@ -11,7 +11,7 @@ import requests
 
 from apunto_fact.extensions import db
 from apunto_fact.payments.models import Payment
-from cfdi_xsd import xsd_errors
+from cfdi_check import xsd_errors
 from conftest import sandbox_calls
 from conftest import set_faults
 

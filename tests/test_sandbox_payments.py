@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 import requests
 
-from cfdi_xsd import xsd_errors
+from cfdi_check import xsd_errors
 from conftest import SANDBOX_EMAIL
 from conftest import SANDBOX_TOKEN
 

@@ -11,6 +11,11 @@ from .models import LINE_INPUTS
 from .models import LINE_SNAPSHOT
 
 
+# Ids live in 32-bit integer columns; anything larger is no id of ours (and would overflow).
+MAX_ID = 2 ** 31
+NO_PRODUCT = "Elige un producto o servicio del catálogo para este concepto."
+
+
 @dataclass
 class DraftLine:
     """One concepto as typed, amounts parsed (None where they did not parse)."""
@@ -47,6 +52,10 @@ class Draft:
     forma_pago: str
     observations: str | None
     lines: list = field(default_factory=list)
+    # InformacionGlobal, kept only for a factura global to PUBLICO EN GENERAL.
+    global_periodicidad: str | None = None
+    global_meses: str | None = None
+    global_anio: int | None = None
     editable = True
 
 
@@ -65,12 +74,21 @@ def parse(form, customer, old_lines=(), attach=True):
                   uso_cfdi=form.uso_cfdi.data or "", metodo_pago=form.metodo_pago.data or "",
                   forma_pago=form.forma_pago.data or "",
                   observations=form.observations.data or None)
+    if customer is not None and rules.is_publico_en_general(customer.rfc, customer.name):
+        year = (form.global_anio.data or "").strip()
+        draft.global_periodicidad = form.global_periodicidad.data or None
+        draft.global_meses = form.global_meses.data or None
+        draft.global_anio = int(year) if year.isdigit() and len(year) == 4 else None
     old = {line.position: line for line in old_lines}
     for position, entry in enumerate(form.lines):
         inputs = entry.form
         product_id = inputs.product_id.data
-        product = db.session.get(Product, product_id) if product_id else None
+        product = db.session.get(Product, product_id) if product_id and \
+            0 < product_id < MAX_ID else None
         source = product if product is not None else old.get(position)
+        if source is None and attach:
+            # Nothing to copy the SAT keys and taxes from: the line cannot be stored.
+            inputs.product_id.errors = [*inputs.product_id.errors, NO_PRODUCT]
         snapshot = {name: getattr(source, name, None) for name in LINE_SNAPSHOT}
         typed = {name: inputs[name].data for name in LINE_INPUTS[1:]}
         findings = rules.check_line({**typed, **snapshot})

@@ -4,15 +4,24 @@ Valid against cfdv40.xsd and Pagos20.xsd (pagos20.md §2): Moneda XXX, one Conce
 84111506/ACT with zero amounts, UsoCFDI CP01, Totales first, RetencionesDR before
 TrasladosDR. Amounts come from apunto_fact.payments.amounts, the same formulas the SAT states.
 """
+import base64
 import xml.etree.ElementTree as ET
 from decimal import Decimal
 
 from ..payments import amounts as pay
+from ..sat import catalogs as cat
 from .documents import CFDI
-from .documents import FAKE_SEAL
+from .documents import CSD_NUMBER
+from .documents import SANDBOX_NOTICE
 from .documents import TFD
 from .documents import XSI
-from .documents import _pdf_text
+from .documents import _label
+from .documents import _latin
+from .documents import _Pdf
+from .documents import _seal
+from .documents import _seals
+from .documents import emisor_regimen
+from .documents import tfd_attributes
 
 PAGOS = "http://www.sat.gob.mx/Pagos20"
 ET.register_namespace("pago20", PAGOS)
@@ -79,18 +88,19 @@ def _impuestos_p(node, traslados, retenciones):
 
 def rep_xml(payment, company, contact, regimen, related):
     """Build the stamped REP of a sandbox payment; `related` are payments.amounts.Related."""
-    stamp = payment["stamp"]
+    seal = _seal(payment["stamp"]["uuid"], "cfd")
     root = ET.Element(f"{{{CFDI}}}Comprobante", {
         f"{{{XSI}}}schemaLocation": SCHEMAS, "Version": "4.0",
         "Serie": payment["numberTemplate"]["prefix"],
         "Folio": str(payment["numberTemplate"]["number"]),
-        "Fecha": payment["datetime"].replace(" ", "T"), "Sello": FAKE_SEAL,
-        "NoCertificado": "30001000000500003416", "Certificado": FAKE_SEAL, "SubTotal": "0",
+        "Fecha": payment["datetime"].replace(" ", "T"), "Sello": seal,
+        "NoCertificado": CSD_NUMBER, "Certificado": base64.b64encode(b"SANDBOX-CERTIFICADO")
+        .decode(), "SubTotal": "0",
         "Moneda": "XXX", "Total": "0", "TipoDeComprobante": "P", "Exportacion": "01",
         "LugarExpedicion": company["address"]["zipCode"]})
     ET.SubElement(root, f"{{{CFDI}}}Emisor", {"Rfc": company["identification"],
                                               "Nombre": company["name"],
-                                              "RegimenFiscal": "601"})
+                                              "RegimenFiscal": emisor_regimen(company)})
     ET.SubElement(root, f"{{{CFDI}}}Receptor", {
         "Rfc": contact["identification"], "Nombre": contact["name"],
         "DomicilioFiscalReceptor": contact["address"]["zipCode"],
@@ -131,48 +141,57 @@ def rep_xml(payment, company, contact, regimen, related):
     ET.SubElement(complement, f"{{{TFD}}}TimbreFiscalDigital", {
         f"{{{XSI}}}schemaLocation": f"{TFD} http://www.sat.gob.mx/sitio_internet/cfd/"
                                     "TimbreFiscalDigital/TimbreFiscalDigitalv11.xsd",
-        "Version": "1.1", "UUID": stamp["uuid"],
-        "FechaTimbrado": stamp["stampDate"].replace(" ", "T"), "RfcProvCertif": "SPR190613I52",
-        "SelloCFD": FAKE_SEAL, "NoCertificadoSAT": "30001000000500003456",
-        "SelloSAT": FAKE_SEAL})
+        **tfd_attributes(payment, seal)})
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8")
 
 
-def rep_pdf(payment, company, contact, related):
-    """A one-page PDF with the REP's essentials."""
-    lines = [(16, f"COMPLEMENTO DE PAGO {payment['numberTemplate']['fullNumber']}"),
-             (9, "SANDBOX LOCAL DE ALEGRA - DOCUMENTO DE PRUEBA SIN VALIDEZ FISCAL"),
-             (10, f"Emisor: {company['name']}  RFC {company['identification']}"),
-             (10, f"Receptor: {contact['name']}  RFC {contact['identification']}"),
-             (10, f"Folio fiscal (UUID): {payment['stamp']['uuid']}"),
-             (10, f"Fecha de pago: {payment['_sat']['fechaPago']}  Forma "
-                  f"{payment['_sat']['formaPago']}  Monto {payment['amount']} "
-                  f"{payment['currency']['code']}"), (10, "")]
-    for rel in related:
-        lines.append((10, f"{rel.document.serie}{rel.document.folio} {rel.document.uuid} "
-                          f"parc. {rel.num_parcialidad}: saldo ant. {rel.saldo_anterior} "
-                          f"pagado {rel.pagado} insoluto {rel.saldo_insoluto}"))
-    ops, y = ["BT"], 760
-    for size, text in lines:
-        ops.append(f"/F1 {size} Tf 1 0 0 1 40 {y} Tm ({_pdf_text(text)}) Tj")
-        y -= size + 8
-    ops.append("ET")
-    content = "\n".join(ops).encode("latin-1")
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+def rep_pdf(payment, company, contact, regimen, related):
+    """The representación impresa of a REP (fpdf2), with the sandbox invoices' seals and QR."""
+    seal = _seal(payment["stamp"]["uuid"], "cfd")
+    pdf = _Pdf(format="Letter")
+    pdf.set_auto_page_break(True, margin=16)
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 14)
+    pdf.cell(0, 7, f"COMPLEMENTO DE PAGO {payment['numberTemplate']['fullNumber']}",
+             new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", size=7)
+    pdf.cell(0, 4, SANDBOX_NOTICE, new_x="LMARGIN", new_y="NEXT")
+    currency = payment["currency"]["code"]
+    text = [
+        ("Emisor", f"{company['name']}  RFC {company['identification']}"),
+        ("Régimen fiscal del emisor", _label(cat.REGIMENES, emisor_regimen(company))),
+        ("Lugar de expedición (CP)", company["address"]["zipCode"]),
+        ("Receptor", f"{contact['name']}  RFC {contact['identification']}"),
+        ("Régimen fiscal del receptor", _label(cat.REGIMENES, regimen)),
+        ("Uso del CFDI", "CP01 Pagos"), ("Tipo de comprobante", "P - Pago"),
+        ("Folio fiscal (UUID)", payment["stamp"]["uuid"]),
+        ("Fecha de emisión", payment["datetime"]),
+        ("Fecha de pago", payment["_sat"]["fechaPago"]),
+        ("Forma de pago", _label(cat.FORMAS_PAGO, payment["_sat"]["formaPago"])),
+        ("Monto", f"{payment['amount']} {currency}"),
     ]
-    out, offsets = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"), []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, xref)
-    return bytes(out)
+    if payment.get("numOperation"):
+        text.append(("Número de operación", payment["numOperation"]))
+    for label, value in text:
+        pdf.set_font("Helvetica", "B", 8)
+        pdf.cell(58, 4.2, _latin(label + ":"))
+        pdf.set_font("Helvetica", size=8)
+        pdf.cell(0, 4.2, _latin(str(value)), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    pdf.set_font("Helvetica", "B", 7)
+    for title, width in (("Documento relacionado (UUID)", 70), ("Serie-folio", 22),
+                         ("Parc.", 10), ("Saldo anterior", 28), ("Pagado", 28),
+                         ("Saldo insoluto", 28)):
+        pdf.cell(width, 5, _latin(title), border=1)
+    pdf.ln()
+    pdf.set_font("Helvetica", size=7)
+    for rel in related:
+        doc = rel.document
+        for value, width in ((doc.uuid, 70), (f"{doc.serie}{doc.folio}", 22),
+                             (str(rel.num_parcialidad), 10), (f"{rel.saldo_anterior:,.2f}", 28),
+                             (f"{rel.pagado:,.2f}", 28), (f"{rel.saldo_insoluto:,.2f}", 28)):
+            pdf.cell(width, 5, _latin(value), border=1)
+        pdf.ln()
+    _seals(pdf, {**payment, "total": "0"}, company, contact, seal,
+           tfd_attributes(payment, seal))
+    return bytes(pdf.output())

@@ -244,7 +244,7 @@ def _stamp_payment(payment, contact):
     store().put_file(payment["_files"]["xml"],
                      payment_documents.rep_xml(payment, company, contact, regimen, related))
     store().put_file(payment["_files"]["pdf"],
-                     payment_documents.rep_pdf(payment, company, contact, related))
+                     payment_documents.rep_pdf(payment, company, contact, regimen, related))
 
 
 def _settle(payment):
