@@ -175,8 +175,9 @@ def test_timeout_on_post_becomes_unknown(invoicing, sandbox, app):
 def test_timeouts_before_the_invoice_leave_it_editable(invoicing, sandbox, app, path, method):
     app.config["ALEGRA_READ_TIMEOUT"] = 0.3
     invoice_id = invoicing.draft()
+    # far beyond the 0.3 s timeout: a starved client thread must still see a timeout
     set_faults(sandbox, rules=[{"method": method, "path": path, "action": "delay",
-                                "delay": 0.8, "times": None}])
+                                "delay": 5, "times": None}])
     html = invoicing.stamp(invoice_id).get_data(as_text=True)
     invoice = invoicing.invoice(invoice_id)
     assert invoice.status in ("draft", "rejected") and invoice.editable
