@@ -59,6 +59,9 @@ class CatalogRecord:
     # record costs no API call when it is invoiced again.
     alegra_id = db.Column(db.String(40))
     alegra_fingerprint = db.Column(db.String(64))
+    # How the app came to hold alegra_id: "created" (it made the record) or "linked" (an
+    # exact identity match). Only such records are ever updated in the user's account.
+    alegra_origin = db.Column(db.String(10))
 
     SEARCH_FIELDS = ()
 

@@ -26,10 +26,19 @@ def sandbox_server(tmp_path_factory):
     server.stop()
 
 
+def assert_cfdis_obey_the_sat(server):
+    """Every CFDI the sandbox stamped so far is XSD-valid and obeys Anexo 20's sums."""
+    from cfdi_check import check_store
+    seen = server.__dict__.setdefault("_checked_xml", set())
+    failures = check_store(server.app.extensions["sandbox"]["store"], seen)
+    assert failures == [], failures
+
+
 @pytest.fixture
 def sandbox(sandbox_server):
     """The sandbox, with faults, counters and the rate window reset after each test."""
     yield sandbox_server
+    assert_cfdis_obey_the_sat(sandbox_server)
     requests.post(f"{sandbox_server.root}/_sandbox/faults",
                   json={"clear": True, "rate_limit": 150, "window": 60}, timeout=5)
     requests.post(f"{sandbox_server.root}/_sandbox/stats/reset", timeout=5)

@@ -52,6 +52,10 @@ class Draft:
     forma_pago: str
     observations: str | None
     lines: list = field(default_factory=list)
+    # InformacionGlobal, kept only for a factura global to PUBLICO EN GENERAL.
+    global_periodicidad: str | None = None
+    global_meses: str | None = None
+    global_anio: int | None = None
     editable = True
 
 
@@ -70,6 +74,11 @@ def parse(form, customer, old_lines=(), attach=True):
                   uso_cfdi=form.uso_cfdi.data or "", metodo_pago=form.metodo_pago.data or "",
                   forma_pago=form.forma_pago.data or "",
                   observations=form.observations.data or None)
+    if customer is not None and rules.is_publico_en_general(customer.rfc, customer.name):
+        year = (form.global_anio.data or "").strip()
+        draft.global_periodicidad = form.global_periodicidad.data or None
+        draft.global_meses = form.global_meses.data or None
+        draft.global_anio = int(year) if year.isdigit() and len(year) == 4 else None
     old = {line.position: line for line in old_lines}
     for position, entry in enumerate(form.lines):
         inputs = entry.form

@@ -31,6 +31,9 @@ def apply(invoice, draft):
         invoice.exchange_rate = draft.exchange_rate
         invoice.uso_cfdi, invoice.metodo_pago = draft.uso_cfdi, draft.metodo_pago
         invoice.forma_pago, invoice.observations = draft.forma_pago, draft.observations
+        invoice.global_periodicidad, invoice.global_meses = (draft.global_periodicidad,
+                                                             draft.global_meses)
+        invoice.global_anio = draft.global_anio
         old = {line.position: line for line in invoice.lines}
         lines = []
         for position, parsed in enumerate(draft.lines):

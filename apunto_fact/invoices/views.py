@@ -16,6 +16,7 @@ from ..extensions import db
 from ..forms import LIVE_SYNC
 from ..products.models import Product
 from ..sat import catalogs as cat
+from ..sat import rules
 from ..settings import alegra as connection
 from ..web import redirect_to
 from ..web import render
@@ -62,10 +63,14 @@ def _editor_context(form, invoice, customer, **extra):
         # One parse of what is on screen feeds the totals and the readiness check.
         draft = form.parsed(customer, invoice.lines if invoice is not None else ())
         totals, problems = compute(draft.lines), readiness.problems(draft)
+    # What blocked a stamp attempt (e.g. the account review before the first stamp).
+    problems = problems or extra.get("blocked") or []
     if invoice is not None:
         form.version.data = str(invoice.version)
+    global_invoice = customer is not None and rules.is_publico_en_general(customer.rfc,
+                                                                         customer.name)
     return {"form": form, "invoice": invoice, "customer": customer, "totals": totals,
-            "problems": problems, **extra}
+            "problems": problems, "global_invoice": global_invoice, **extra}
 
 
 def _form_for(invoice):
@@ -77,6 +82,9 @@ def _form_for(invoice):
             "exchange_rate": f"{invoice.exchange_rate}" if invoice.exchange_rate else "",
             "metodo_pago": invoice.metodo_pago, "forma_pago": invoice.forma_pago,
             "observations": invoice.observations or "",
+            "global_periodicidad": invoice.global_periodicidad or "",
+            "global_meses": invoice.global_meses or "",
+            "global_anio": str(invoice.global_anio or ""),
             "lines": [{"product_id": line.product_id, **{
                 name: f"{getattr(line, name)}" for name in LINE_INPUTS[1:]}}
                 for line in invoice.lines]}
