@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
+from sqlalchemy import update
 
 from .. import crypto
 from .. import documents
@@ -54,6 +55,8 @@ DATA_REJECTIONS = {400, 404, 409, 422}
 DUPLICATE_MOTIVE = "02"
 # How long reconcile keeps looking for a late CFDI of an attempt it concluded was not created.
 LATE_WINDOW = timedelta(days=3)
+SAT_REJECTED = ("El SAT rechazó la factura (según Alegra). Revisa los datos del cliente y vuelve "
+                "a timbrar.")
 STALE_MESSAGE = ("Esta factura cambió en otra ventana o pestaña mientras la tenías abierta; "
                  "no se guardó ni se timbró nada de lo que enviaste. Este es su estado actual: "
                  "revísalo y vuelve a intentarlo.")
@@ -157,7 +160,21 @@ def _send(invoice, attempt, previous):
     except AlegraError as err:
         _after_failed_post(client, invoice, attempt, previous, err)
         return
-    _stamped(invoice, attempt, mapping.invoice_from_alegra(body), client)
+    info = mapping.invoice_from_alegra(body)
+    if info.uuid and info.state == mapping.S_STAMPED:
+        _stamped(invoice, attempt, info, client)
+    elif info.state == mapping.S_REJECTED:
+        attempt.outcome, attempt.finished_at, attempt.alegra_id = "rejected", utcnow(), info.id
+        _set_problem(invoice, REJECTED, Problem.SAT, SAT_REJECTED)
+    else:
+        # A 2xx that is not a stamped CFDI we can read (PENDING, no UUID, garbled): Alegra
+        # may still hold one under this marker, so it is resolved by reading, like a timeout.
+        attempt.outcome = "unknown"
+        _set_problem(invoice, UNKNOWN, Problem.ALEGRA, (
+            "Alegra respondió sin un folio fiscal (UUID) de una factura timbrada; no sabemos "
+            "si quedó timbrada. Se verifica leyendo Alegra: presiona «Verificar con Alegra» y "
+            "no la timbres de nuevo a ciegas."))
+        reconcile(invoice, client)
 
 
 def _not_sent(attempt):
@@ -229,8 +246,9 @@ def _stamped(invoice, attempt, info, client, only_from=(STAMPING, UNKNOWN)):
             f"no es correcto, cancélalo y emite uno nuevo.")))
     if not transition(invoice, STAMPED, only_from=only_from, **values):
         db.session.rollback()
-        log.error("Invoice %s was %s when its CFDI %s arrived", invoice.id, invoice.status,
-                  info.uuid)
+        level = logging.INFO if invoice.uuid == info.uuid else logging.ERROR
+        log.log(level, "Invoice %s was %s when its CFDI %s arrived", invoice.id,
+                invoice.status, info.uuid)
         return
     fetch_files(invoice, client, info)
 
@@ -344,9 +362,7 @@ def _resolve_by_markers(client, invoice):
         for attempt in rejected:
             attempt.outcome, attempt.finished_at = "rejected", utcnow()
             sync.void_leftover(client, found[attempt])
-        _set_problem(invoice, REJECTED, Problem.SAT, (
-            "El SAT rechazó la factura (según Alegra). Revisa los datos del cliente y vuelve "
-            "a timbrar."), only_from=(UNKNOWN,))
+        _set_problem(invoice, REJECTED, Problem.SAT, SAT_REJECTED, only_from=(UNKNOWN,))
         return
     waiting = [a for a in attempts if _in_flight(a)]
     if waiting:
@@ -424,13 +440,31 @@ def cancel_duplicate(invoice, attempt_id):
             attempt.document_type != Invoice.DOCUMENT_TYPE or attempt.outcome != "duplicate" \
             or attempt.void_status == "cancelled":
         return Outcome(invoice, notice="Ese CFDI sobrante ya no está pendiente de cancelar.")
+    claimed = db.session.execute(
+        update(StampAttempt).where(StampAttempt.id == attempt.id,
+                                   StampAttempt.void_status.is_(None) |
+                                   (StampAttempt.void_status == "refused"))
+        .values(void_status="requesting").execution_options(synchronize_session=False))
+    db.session.commit()
+    db.session.refresh(attempt)
+    if claimed.rowcount != 1:
+        return Outcome(invoice, notice=(
+            f"La cancelación del CFDI sobrante {attempt.uuid} ya se solicitó desde otra "
+            f"ventana; este es su estado."))
     try:
         client = connection.make_client(invoice_id=invoice.id)
         body = api.void_invoice(client, attempt.alegra_id,
                                 mapping.void_payload(DUPLICATE_MOTIVE))
     except (crypto.KeyProblem, connection.NotConfigured) as exc:
+        _release_void(attempt)
         return Outcome(invoice, notice=str(exc))
     except AlegraError as err:
+        if err.maybe_sent:
+            attempt.void_status = "requested"  # it may have arrived: settled by reading
+            db.session.commit()
+            return Outcome(invoice, notice="No hubo respuesta de Alegra; la cancelación del "
+                                           "CFDI sobrante pudo haberse solicitado. Se verificará.")
+        _release_void(attempt)
         return Outcome(invoice, notice=f"Alegra no canceló el CFDI sobrante: {err.message}")
     state = mapping.invoice_from_alegra(body).state
     attempt.void_status = "cancelled" if state == mapping.S_CANCELLED else "requested"
@@ -441,6 +475,11 @@ def cancel_duplicate(invoice, attempt_id):
         f"El CFDI sobrante {attempt.uuid} quedó cancelado."))
 
 
+def _release_void(attempt):
+    attempt.void_status = None
+    db.session.commit()
+
+
 def _resolve_cancel(client, invoice):
     info = mapping.invoice_from_alegra(api.get_invoice(client, invoice.alegra_id))
     if info.state in (mapping.S_CANCEL_PROCESS, mapping.S_UNKNOWN):
@@ -449,9 +488,14 @@ def _resolve_cancel(client, invoice):
         transition(invoice, CANCELLED, only_from=(CANCEL_PENDING,), cancelled_at=utcnow(),
                    problem_message=None)
     elif info.state == mapping.S_STAMPED:
+        requested = invoice.cancel_requested_at
+        if requested and utcnow() - requested < timedelta(seconds=grace_seconds()):
+            return  # our own void request may still be on its way: not a refusal
         transition(invoice, STAMPED, only_from=(CANCEL_PENDING,), **problem_values(
-            Problem.CANCEL_REFUSED, "La cancelación no procedió: el receptor la rechazó o el "
-                                    "SAT no la aceptó. La factura sigue vigente."))
+            Problem.CANCEL_REFUSED, "La cancelación no se completó: Alegra sigue mostrando la "
+                                    "factura como vigente (el receptor pudo rechazarla, o la "
+                                    "solicitud no llegó). La factura sigue vigente; puedes "
+                                    "solicitar la cancelación de nuevo."))
 
 
 def cancel(invoice, motive, replacement_uuid=None):
@@ -518,7 +562,7 @@ def recover_at_start(app, sleep=time.sleep):
         while True:
             waiting = 0
             for invoice in pending():
-                if invoice.status in (STAMPING, UNKNOWN):
+                if invoice.status in (STAMPING, UNKNOWN, CANCEL_PENDING):
                     reconcile(invoice)
                     waiting += invoice.status in (STAMPING, UNKNOWN)
             db.session.remove()
