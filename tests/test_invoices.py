@@ -368,7 +368,7 @@ def test_refused_cancellation_returns_to_stamped(invoicing, sandbox, runner):
     set_faults(sandbox, cancel_delay=0)
     result = runner.invoke(args=["reconcile"])
     assert "En proceso de cancelación → Timbrada" in result.output
-    assert "no procedió" in invoicing.invoice(invoice_id).problem_message
+    assert "La cancelación no se completó" in invoicing.invoice(invoice_id).problem_message
 
 
 def test_cancel_of_a_draft_is_refused(invoicing):

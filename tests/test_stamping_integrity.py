@@ -506,7 +506,7 @@ def test_cancel_still_in_flight_is_not_read_as_refused(invoicing, sandbox):
     invoicing.user.post(f"/facturas/{invoice_id}/cancelar", {"motive": "02"}, htmx=True)
     invoicing.user.get(f"/facturas/{invoice_id}/estado", headers={"HX-Request": "true"})
     invoice = invoicing.invoice(invoice_id)
-    assert (invoice.status, invoice.problem_code) == ("cancel_pending", None)
+    assert (invoice.status, invoice.problem_code) == ("cancel_pending", "en-camino")
 
 
 def test_cancel_extra_cfdi_clicked_three_times_sends_one_void(invoicing, sandbox, app, served):

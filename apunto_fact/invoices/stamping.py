@@ -55,6 +55,7 @@ DATA_REJECTIONS = {400, 404, 409, 422}
 DUPLICATE_MOTIVE = "02"
 # How long reconcile keeps looking for a late CFDI of an attempt it concluded was not created.
 LATE_WINDOW = timedelta(days=3)
+VOID_IN_FLIGHT = "Solicitando la cancelación a Alegra…"
 SAT_REJECTED = ("El SAT rechazó la factura (según Alegra). Revisa los datos del cliente y vuelve "
                 "a timbrar.")
 STALE_MESSAGE = ("Esta factura cambió en otra ventana o pestaña mientras la tenías abierta; "
@@ -486,10 +487,11 @@ def _resolve_cancel(client, invoice):
         return  # the SAT or the receiver has not answered yet (never read as refused)
     if info.state == mapping.S_CANCELLED:
         transition(invoice, CANCELLED, only_from=(CANCEL_PENDING,), cancelled_at=utcnow(),
-                   problem_message=None)
+                   **problem_values())
     elif info.state == mapping.S_STAMPED:
         requested = invoice.cancel_requested_at
-        if requested and utcnow() - requested < timedelta(seconds=grace_seconds()):
+        if invoice.problem_code == Problem.IN_FLIGHT.value and requested and \
+                utcnow() - requested < timedelta(seconds=grace_seconds()):
             return  # our own void request may still be on its way: not a refusal
         transition(invoice, STAMPED, only_from=(CANCEL_PENDING,), **problem_values(
             Problem.CANCEL_REFUSED, "La cancelación no se completó: Alegra sigue mostrando la "
@@ -500,9 +502,10 @@ def _resolve_cancel(client, invoice):
 
 def cancel(invoice, motive, replacement_uuid=None):
     """Ask Alegra to cancel a stamped invoice with a SAT motive; return an Outcome."""
+    # IN_FLIGHT until Alegra answers the void: a read before that is no refusal.
     if not transition(invoice, CANCEL_PENDING, only_from=(STAMPED,), cancel_motive=motive,
                       cancel_replacement_uuid=replacement_uuid, cancel_requested_at=utcnow(),
-                      **problem_values()):
+                      **problem_values(Problem.IN_FLIGHT, VOID_IN_FLIGHT)):
         return Outcome(invoice, notice="Solo una factura timbrada se puede cancelar; este es su "
                                        "estado actual.")
     try:
@@ -518,13 +521,18 @@ def cancel(invoice, motive, replacement_uuid=None):
             invoice.problem_message = ("No hubo respuesta de Alegra; la cancelación pudo haberse "
                                        "solicitado. Se verificará con Alegra.")
             db.session.commit()
+            return Outcome(invoice)
         else:
             problem, message, field, ref = _alegra_problem(err)
             _set_problem(invoice, STAMPED, problem, message, field, ref,
                          only_from=(CANCEL_PENDING,))
         return Outcome(invoice)
     if mapping.invoice_from_alegra(body).state == mapping.S_CANCELLED:
-        transition(invoice, CANCELLED, only_from=(CANCEL_PENDING,), cancelled_at=utcnow())
+        transition(invoice, CANCELLED, only_from=(CANCEL_PENDING,), cancelled_at=utcnow(),
+                   **problem_values())
+    elif invoice.status == CANCEL_PENDING and invoice.problem_code == Problem.IN_FLIGHT.value:
+        invoice.problem_code = invoice.problem_message = None  # Alegra has the request
+        db.session.commit()
     return Outcome(invoice)
 
 
