@@ -187,13 +187,14 @@ def _after_failed_post(client, invoice, attempt, previous, err):
             f"Alegra recibió demasiadas solicitudes; intenta de nuevo{wait}. No se creó la "
             f"factura."), ref="429")
     else:
-        if err.code == 3051:
-            # One reading of the evidence: the rejected invoice stays in Alegra (§3).
-            sync.discard_rejected_leftover(client, invoice, attempt)
         # Credentials, plan or permission (401/402/403): nothing is wrong with the invoice.
         problem, message, field, ref = _alegra_problem(err)
         _set_problem(invoice, REJECTED if err.status in DATA_REJECTIONS else previous, problem,
                      message, field, ref)
+        if err.code == 3051:
+            # One reading of the evidence: the rejected invoice stays in Alegra (§3). Read
+            # after the state is committed: no write is held while Alegra is called.
+            sync.discard_rejected_leftover(client, invoice, attempt)
 
 
 def _stamped(invoice, attempt, info, client, only_from=(STAMPING, UNKNOWN)):
@@ -327,10 +328,11 @@ def _resolve_by_markers(client, invoice):
     if rejected:
         for attempt in rejected:
             attempt.outcome, attempt.finished_at = "rejected", utcnow()
-            sync.void_leftover(client, found[attempt])
         _set_problem(invoice, REJECTED, Problem.SAT, (
             "El SAT rechazó la factura (según Alegra). Revisa los datos del cliente y vuelve "
             "a timbrar."), only_from=(UNKNOWN,))
+        for attempt in rejected:
+            sync.void_leftover(client, found[attempt])
         return
     waiting = [a for a in attempts if _in_flight(a)]
     if waiting:
