@@ -145,7 +145,19 @@ def _send(invoice, attempt, previous):
     except AlegraError as err:
         _after_failed_post(client, invoice, attempt, previous, err)
         return
-    _stamped(invoice, attempt, mapping.invoice_from_alegra(body), client)
+    info = mapping.invoice_from_alegra(body)
+    if info.uuid and info.state == mapping.S_STAMPED:
+        _stamped(invoice, attempt, info, client)
+        return
+    # A 2xx that is not a stamped CFDI (PENDING, rejected, unreadable): never "Timbrada";
+    # resolved by reading Alegra under the attempt's marker, like a lost answer.
+    log.warning("Invoice %s: POST /invoices answered without a stamped CFDI (%s)", invoice.id,
+                info.emission_status)
+    attempt.outcome = "unknown"
+    _set_problem(invoice, UNKNOWN, Problem.CONNECTION, (
+        "Alegra respondió sin un CFDI timbrado. Se está verificando con Alegra qué quedó "
+        "registrado; no vuelvas a timbrarla a ciegas."))
+    reconcile(invoice, client)
 
 
 def _not_sent(attempt):
@@ -434,6 +446,9 @@ def _resolve_cancel(client, invoice):
         transition(invoice, CANCELLED, only_from=(CANCEL_PENDING,), cancelled_at=utcnow(),
                    problem_message=None)
     elif info.state == mapping.S_STAMPED:
+        requested = invoice.cancel_requested_at
+        if requested is not None and utcnow() - requested < timedelta(seconds=grace_seconds()):
+            return  # our void may not have reached Alegra yet: not a refusal (ATTACK F4)
         transition(invoice, STAMPED, only_from=(CANCEL_PENDING,), **problem_values(
             Problem.CANCEL_REFUSED, "La cancelación no procedió: el receptor la rechazó o el "
                                     "SAT no la aceptó. La factura sigue vigente."))
