@@ -43,7 +43,7 @@ class Page:
 
 def page_of(query, page, per_page=PAGE_SIZE):
     """Fetch one page of query, reading one extra row to know whether another follows."""
-    page = max(page, 1)
+    page = min(max(page, 1), 10 ** 6)  # a huge page number would overflow OFFSET
     rows = db.session.scalars(query.limit(per_page + 1).offset((page - 1) * per_page)).all()
     return Page(items=rows[:per_page], page=page, has_next=len(rows) > per_page)
 

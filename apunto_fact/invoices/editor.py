@@ -11,6 +11,11 @@ from .models import LINE_INPUTS
 from .models import LINE_SNAPSHOT
 
 
+# Ids live in 32-bit integer columns; anything larger is no id of ours (and would overflow).
+MAX_ID = 2 ** 31
+NO_PRODUCT = "Elige un producto o servicio del catálogo para este concepto."
+
+
 @dataclass
 class DraftLine:
     """One concepto as typed, amounts parsed (None where they did not parse)."""
@@ -78,8 +83,12 @@ def parse(form, customer, old_lines=(), attach=True):
     for position, entry in enumerate(form.lines):
         inputs = entry.form
         product_id = inputs.product_id.data
-        product = db.session.get(Product, product_id) if product_id else None
+        product = db.session.get(Product, product_id) if product_id and \
+            0 < product_id < MAX_ID else None
         source = product if product is not None else old.get(position)
+        if source is None and attach:
+            # Nothing to copy the SAT keys and taxes from: the line cannot be stored.
+            inputs.product_id.errors = [*inputs.product_id.errors, NO_PRODUCT]
         snapshot = {name: getattr(source, name, None) for name in LINE_SNAPSHOT}
         typed = {name: inputs[name].data for name in LINE_INPUTS[1:]}
         findings = rules.check_line({**typed, **snapshot})

@@ -135,14 +135,14 @@ class InvoiceForm(BaseForm):
     def submitted_version(self):
         """The version the editor was showing, or None when missing or not a number."""
         raw = (self.version.data or "").strip()
-        return int(raw) if raw.isdigit() else None
+        return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
 
     def savable(self):
         """True when a draft can be stored: fields fit and every amount parses.
 
         SAT-rule findings do not count: an incomplete draft is still worth keeping.
         """
-        numeric = ("quantity", "unit_price", "discount_pct")
+        numeric = ("product_id", "quantity", "unit_price", "discount_pct")
         return not getattr(self, "structural", False) and \
             not any(e.form[n].errors for e in self.lines for n in numeric) and \
             not self.exchange_rate.errors and not self.date.errors

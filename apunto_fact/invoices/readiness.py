@@ -48,7 +48,8 @@ def problems(invoice, today=None):
                                  url_for("customers.edit", customer_id=customer.id)))
     header = rules.check_invoice_header(
         {"date": invoice.date, "currency": invoice.currency,
-         "observations": invoice.observations, "exchange_rate": invoice.exchange_rate, "uso_cfdi": invoice.uso_cfdi,
+         "observations": invoice.observations, "exchange_rate": invoice.exchange_rate,
+         "uso_cfdi": invoice.uso_cfdi,
          "metodo_pago": invoice.metodo_pago, "forma_pago": invoice.forma_pago},
         customer, today or date.today())
     found += [Problem(field, message) for field, message in header.errors.items()]

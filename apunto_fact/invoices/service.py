@@ -16,8 +16,10 @@ PAGE_SIZE = 25
 
 def customer_of(form):
     """The customer chosen in the form, or None."""
-    raw = form.customer_id.data
-    return db.session.get(Customer, int(raw)) if raw and str(raw).isdigit() else None
+    raw = str(form.customer_id.data or "")
+    if not (raw.isascii() and raw.isdigit() and len(raw) < 10):
+        return None  # not one of our ids (also: too large for the column)
+    return db.session.get(Customer, int(raw))
 
 
 def apply(invoice, draft):

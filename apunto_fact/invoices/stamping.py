@@ -88,6 +88,13 @@ def _alegra_problem(err):
 
 def stamp(invoice, version):
     """Stamp version of an editable invoice in Alegra; return an Outcome."""
+    if _searchable(invoice):
+        # An earlier attempt may have landed after we gave up on it: read before posting.
+        reconcile(invoice)
+        if not invoice.editable:
+            return Outcome(invoice, stale=True, notice=(
+                "Alegra ya tenía timbrada esta factura por un envío anterior que llegó tarde; "
+                "se tomó ese CFDI y no se volvió a timbrar."))
     if invoice.version != version:
         return Outcome(invoice, notice=STALE_MESSAGE, stale=True)
     problems = readiness.problems(invoice) or diagnostic.before_first_stamp()
@@ -114,11 +121,16 @@ def stamp(invoice, version):
 
 def _send(invoice, attempt, previous):
     try:
+        if (invoice.status, invoice.version) != (STAMPING, attempt.version):
+            raise RuntimeError("the claimed version changed before its payload was built")
         client = connection.make_client(invoice_id=invoice.id)
         payload, lookup = _payload(client, invoice, attempt.marker)
     except AlegraError as exc:
         # Nothing was posted for this invoice yet: it stays editable, no folio was used.
         _not_sent(attempt)
+        if exc.status == 429 or exc.kind == "busy":
+            _set_problem(invoice, previous, Problem.RATE_LIMITED, _rate_message(exc))
+            return
         problem, message, field, ref = _alegra_problem(exc)
         _set_problem(invoice, REJECTED if exc.status in DATA_REJECTIONS else previous,
                      problem, message, field, ref)
@@ -193,11 +205,9 @@ def _after_failed_post(client, invoice, attempt, previous, err):
         reconcile(invoice, client)
         return
     attempt.outcome, attempt.finished_at = "rejected", utcnow()
-    if err.status == 429:
-        wait = f" en {err.reset} s" if err.reset is not None else ""
-        _set_problem(invoice, previous, Problem.RATE_LIMITED, (
-            f"Alegra recibió demasiadas solicitudes; intenta de nuevo{wait}. No se creó la "
-            f"factura."), ref="429")
+    if err.status == 429 or err.kind == "busy":  # Alegra's limit, or our budget of it
+        attempt.outcome = "not_sent"
+        _set_problem(invoice, previous, Problem.RATE_LIMITED, _rate_message(err), ref="429")
     else:
         # Credentials, plan or permission (401/402/403): nothing is wrong with the invoice.
         problem, message, field, ref = _alegra_problem(err)
@@ -207,6 +217,12 @@ def _after_failed_post(client, invoice, attempt, previous, err):
             # One reading of the evidence: the rejected invoice stays in Alegra (§3). Read
             # after the state is committed: no write is held while Alegra is called.
             sync.discard_rejected_leftover(client, invoice, attempt)
+
+
+def _rate_message(err):
+    wait = f" en {err.reset} s" if err.reset is not None else ""
+    return (f"Alegra recibió demasiadas solicitudes; intenta de nuevo{wait}. No se creó la "
+            f"factura.")
 
 
 def _stamped(invoice, attempt, info, client, only_from=(STAMPING, UNKNOWN)):
@@ -361,8 +377,9 @@ def _resolve_by_markers(client, invoice):
         if attempt.outcome in (None, "unknown"):
             attempt.outcome, attempt.finished_at = "not_found", utcnow()
     _set_problem(invoice, DRAFT, Problem.NOT_CREATED, (
-        "Alegra no registró esta factura: no se usó ningún folio. Ya puedes timbrarla de "
-        "nuevo."), only_from=(UNKNOWN,))
+        "La factura no apareció en Alegra en el tiempo en que un envío puede llegar, así que "
+        "no se timbró. Ya puedes timbrarla de nuevo; antes de enviarla se vuelve a revisar "
+        "Alegra por si el envío anterior llegara tarde."), only_from=(UNKNOWN,))
 
 
 def _clock(moment):

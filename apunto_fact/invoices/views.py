@@ -208,9 +208,11 @@ def stamp(invoice_id):
     form, customer = _submitted(invoice)
     if not form.savable():
         return _unsavable(form, invoice, customer)
-    if not service.save(invoice, form.draft, form.submitted_version()):
+    seen = form.submitted_version()
+    if not service.save(invoice, form.draft, seen):
         return _stale(invoice)
-    outcome = stamping.stamp(invoice, invoice.version)
+    # The version this very save wrote: if another tab saved since, the claim must lose.
+    outcome = stamping.stamp(invoice, seen + 1)
     return _panel(outcome, status=422 if outcome.blocked else 200,
                   form=form if invoice.editable else None)
 
