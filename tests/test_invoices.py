@@ -175,8 +175,9 @@ def test_timeout_on_post_becomes_unknown(invoicing, sandbox, app):
 def test_timeouts_before_the_invoice_leave_it_editable(invoicing, sandbox, app, path, method):
     app.config["ALEGRA_READ_TIMEOUT"] = 0.3
     invoice_id = invoicing.draft()
+    # far beyond the 0.3 s timeout: a starved client thread must still see a timeout
     set_faults(sandbox, rules=[{"method": method, "path": path, "action": "delay",
-                                "delay": 0.8, "times": None}])
+                                "delay": 5, "times": None}])
     html = invoicing.stamp(invoice_id).get_data(as_text=True)
     invoice = invoicing.invoice(invoice_id)
     assert invoice.status in ("draft", "rejected") and invoice.editable
@@ -365,9 +366,22 @@ def test_refused_cancellation_returns_to_stamped(invoicing, sandbox, runner):
     set_faults(sandbox, cancel_delay=30, cancel_outcome="refuse")
     invoicing.user.post(f"/facturas/{invoice_id}/cancelar", {"motive": "02"}, htmx=True)
     set_faults(sandbox, cancel_delay=0)
+    # Right after our own void request, "still stamped" is not a refusal (ATTACK F4).
+    assert "Timbrada" not in runner.invoke(args=["reconcile"]).output
+    assert invoicing.invoice(invoice_id).status == "cancel_pending"
+    backdate_cancel_request(invoicing.app, invoice_id)  # the grace has passed
     result = runner.invoke(args=["reconcile"])
     assert "En proceso de cancelación → Timbrada" in result.output
-    assert "no procedió" in invoicing.invoice(invoice_id).problem_message
+    assert "La cancelación no se completó" in invoicing.invoice(invoice_id).problem_message
+
+
+def backdate_cancel_request(app, invoice_id):
+    """Move the cancel request past the grace in which our void may still be on its way."""
+    import datetime
+    with app.app_context():
+        invoice = db.session.get(Invoice, invoice_id)
+        invoice.cancel_requested_at = invoice.cancel_requested_at - datetime.timedelta(hours=1)
+        db.session.commit()
 
 
 def test_cancel_of_a_draft_is_refused(invoicing):

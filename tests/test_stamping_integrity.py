@@ -482,3 +482,63 @@ def test_a_late_cfdi_is_adopted_before_posting_again(invoicing, sandbox, app):
     assert (adopted.status, adopted.alegra_id) == ("stamped", str(late["id"]))
     assert "se tomó ese CFDI y no se volvió a timbrar" in html
     assert sandbox_calls(sandbox)["calls"].get("POST /invoices") == before
+
+
+@pytest.mark.parametrize("body", [
+    {"id": "900001", "emissionStatus": "PENDING", "status": "open", "total": "1160.00"},
+    "<html>OK</html>", [], None,
+])
+def test_a_2xx_without_a_stamped_cfdi_is_unknown_never_stamped(invoicing, sandbox, body):
+    invoice_id = invoicing.draft()
+    set_faults(sandbox, rules=[{"method": "POST", "path": "/invoices", "status": 201,
+                                "body": body if body is not None else ""}])
+    html = invoicing.stamp(invoice_id).get_data(as_text=True)
+    invoice = invoicing.invoice(invoice_id)
+    assert (invoice.status, invoice.uuid, invoice.problem_code) == ("unknown", None, "en-camino")
+    assert "Verificar con Alegra" in html
+
+
+def test_cancel_still_in_flight_is_not_read_as_refused(invoicing, sandbox):
+    """The void is processed late: a poll that still reads 'stamped' keeps it pending."""
+    invoice_id = invoicing.draft()
+    invoicing.stamp(invoice_id)
+    set_faults(sandbox, rules=[{"method": "POST", "path": "/invoices/", "action": "drop"}])
+    invoicing.user.post(f"/facturas/{invoice_id}/cancelar", {"motive": "02"}, htmx=True)
+    invoicing.user.get(f"/facturas/{invoice_id}/estado", headers={"HX-Request": "true"})
+    invoice = invoicing.invoice(invoice_id)
+    assert (invoice.status, invoice.problem_code) == ("cancel_pending", "en-camino")
+
+
+def test_cancel_extra_cfdi_clicked_three_times_sends_one_void(invoicing, sandbox, app, served):
+    from apunto_fact.documents import StampAttempt
+
+    invoice_id = invoicing.draft()
+    invoicing.stamp(invoice_id)
+    with app.app_context():
+        first = db.session.query(StampAttempt).one().marker
+    late = _land_late(app, invoice_id, "0ld0" + first[4:])
+    with app.app_context():
+        from apunto_fact.invoices.models import Invoice
+        invoice = db.session.get(Invoice, invoice_id)
+        extra = StampAttempt.open_for(invoice, "0ld0" + first[4:], invoice.version,
+                                      lookup=StampAttempt.of(invoice)[0].lookup_params)
+        extra.posted_at, extra.outcome = extra.started_at, "not_found"
+        db.session.commit()
+    invoicing.user.post(f"/facturas/{invoice_id}/verificar", htmx=True)
+    with app.app_context():
+        extra_id = db.session.query(StampAttempt).filter_by(outcome="duplicate").one().id
+    set_faults(sandbox, latency=0.2)
+    users, barrier, codes = [HttpUser(served) for _ in range(3)], threading.Barrier(3), []
+
+    def press(user):
+        barrier.wait()
+        codes.append(user.post(f"/facturas/{invoice_id}/cancelar-sobrante/{extra_id}")
+                     .status_code)
+
+    threads = [threading.Thread(target=press, args=(u,)) for u in users]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    voids = sandbox_calls(sandbox)["calls"].get(f"POST /invoices/{late['id']}/void")
+    assert (sorted(codes), voids) == ([200, 200, 200], 1)

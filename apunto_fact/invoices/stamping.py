@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
+from sqlalchemy import update
 
 from .. import crypto
 from .. import documents
@@ -54,6 +55,9 @@ DATA_REJECTIONS = {400, 404, 409, 422}
 DUPLICATE_MOTIVE = "02"
 # How long reconcile keeps looking for a late CFDI of an attempt it concluded was not created.
 LATE_WINDOW = timedelta(days=3)
+VOID_IN_FLIGHT = "Solicitando la cancelación a Alegra…"
+SAT_REJECTED = ("El SAT rechazó la factura (según Alegra). Revisa los datos del cliente y vuelve "
+                "a timbrar.")
 STALE_MESSAGE = ("Esta factura cambió en otra ventana o pestaña mientras la tenías abierta; "
                  "no se guardó ni se timbró nada de lo que enviaste. Este es su estado actual: "
                  "revísalo y vuelve a intentarlo.")
@@ -157,7 +161,21 @@ def _send(invoice, attempt, previous):
     except AlegraError as err:
         _after_failed_post(client, invoice, attempt, previous, err)
         return
-    _stamped(invoice, attempt, mapping.invoice_from_alegra(body), client)
+    info = mapping.invoice_from_alegra(body)
+    if info.uuid and info.state == mapping.S_STAMPED:
+        _stamped(invoice, attempt, info, client)
+    elif info.state == mapping.S_REJECTED:
+        attempt.outcome, attempt.finished_at, attempt.alegra_id = "rejected", utcnow(), info.id
+        _set_problem(invoice, REJECTED, Problem.SAT, SAT_REJECTED)
+    else:
+        # A 2xx that is not a stamped CFDI we can read (PENDING, no UUID, garbled): Alegra
+        # may still hold one under this marker, so it is resolved by reading, like a timeout.
+        attempt.outcome = "unknown"
+        _set_problem(invoice, UNKNOWN, Problem.ALEGRA, (
+            "Alegra respondió sin un folio fiscal (UUID) de una factura timbrada; no sabemos "
+            "si quedó timbrada. Se verifica leyendo Alegra: presiona «Verificar con Alegra» y "
+            "no la timbres de nuevo a ciegas."))
+        reconcile(invoice, client)
 
 
 def _not_sent(attempt):
@@ -197,13 +215,14 @@ def _after_failed_post(client, invoice, attempt, previous, err):
         attempt.outcome = "not_sent"
         _set_problem(invoice, previous, Problem.RATE_LIMITED, _rate_message(err), ref="429")
     else:
-        if err.code == 3051:
-            # One reading of the evidence: the rejected invoice stays in Alegra (§3).
-            sync.discard_rejected_leftover(client, invoice, attempt)
         # Credentials, plan or permission (401/402/403): nothing is wrong with the invoice.
         problem, message, field, ref = _alegra_problem(err)
         _set_problem(invoice, REJECTED if err.status in DATA_REJECTIONS else previous, problem,
                      message, field, ref)
+        if err.code == 3051:
+            # One reading of the evidence: the rejected invoice stays in Alegra (§3). Read
+            # after the state is committed: no write is held while Alegra is called.
+            sync.discard_rejected_leftover(client, invoice, attempt)
 
 
 def _rate_message(err):
@@ -229,8 +248,9 @@ def _stamped(invoice, attempt, info, client, only_from=(STAMPING, UNKNOWN)):
             f"no es correcto, cancélalo y emite uno nuevo.")))
     if not transition(invoice, STAMPED, only_from=only_from, **values):
         db.session.rollback()
-        log.error("Invoice %s was %s when its CFDI %s arrived", invoice.id, invoice.status,
-                  info.uuid)
+        level = logging.INFO if invoice.uuid == info.uuid else logging.ERROR
+        log.log(level, "Invoice %s was %s when its CFDI %s arrived", invoice.id,
+                invoice.status, info.uuid)
         return
     fetch_files(invoice, client, info)
     from ..mail import service as mail  # the setting «enviar al timbrar»
@@ -345,10 +365,9 @@ def _resolve_by_markers(client, invoice):
     if rejected:
         for attempt in rejected:
             attempt.outcome, attempt.finished_at = "rejected", utcnow()
+        _set_problem(invoice, REJECTED, Problem.SAT, SAT_REJECTED, only_from=(UNKNOWN,))
+        for attempt in rejected:
             sync.void_leftover(client, found[attempt])
-        _set_problem(invoice, REJECTED, Problem.SAT, (
-            "El SAT rechazó la factura (según Alegra). Revisa los datos del cliente y vuelve "
-            "a timbrar."), only_from=(UNKNOWN,))
         return
     waiting = [a for a in attempts if _in_flight(a)]
     if waiting:
@@ -426,13 +445,31 @@ def cancel_duplicate(invoice, attempt_id):
             attempt.document_type != Invoice.DOCUMENT_TYPE or attempt.outcome != "duplicate" \
             or attempt.void_status == "cancelled":
         return Outcome(invoice, notice="Ese CFDI sobrante ya no está pendiente de cancelar.")
+    claimed = db.session.execute(
+        update(StampAttempt).where(StampAttempt.id == attempt.id,
+                                   StampAttempt.void_status.is_(None) |
+                                   (StampAttempt.void_status == "refused"))
+        .values(void_status="requesting").execution_options(synchronize_session=False))
+    db.session.commit()
+    db.session.refresh(attempt)
+    if claimed.rowcount != 1:
+        return Outcome(invoice, notice=(
+            f"La cancelación del CFDI sobrante {attempt.uuid} ya se solicitó desde otra "
+            f"ventana; este es su estado."))
     try:
         client = connection.make_client(invoice_id=invoice.id)
         body = api.void_invoice(client, attempt.alegra_id,
                                 mapping.void_payload(DUPLICATE_MOTIVE))
     except (crypto.KeyProblem, connection.NotConfigured) as exc:
+        _release_void(attempt)
         return Outcome(invoice, notice=str(exc))
     except AlegraError as err:
+        if err.maybe_sent:
+            attempt.void_status = "requested"  # it may have arrived: settled by reading
+            db.session.commit()
+            return Outcome(invoice, notice="No hubo respuesta de Alegra; la cancelación del "
+                                           "CFDI sobrante pudo haberse solicitado. Se verificará.")
+        _release_void(attempt)
         return Outcome(invoice, notice=f"Alegra no canceló el CFDI sobrante: {err.message}")
     state = mapping.invoice_from_alegra(body).state
     attempt.void_status = "cancelled" if state == mapping.S_CANCELLED else "requested"
@@ -443,24 +480,35 @@ def cancel_duplicate(invoice, attempt_id):
         f"El CFDI sobrante {attempt.uuid} quedó cancelado."))
 
 
+def _release_void(attempt):
+    attempt.void_status = None
+    db.session.commit()
+
+
 def _resolve_cancel(client, invoice):
     info = mapping.invoice_from_alegra(api.get_invoice(client, invoice.alegra_id))
     if info.state in (mapping.S_CANCEL_PROCESS, mapping.S_UNKNOWN):
         return  # the SAT or the receiver has not answered yet (never read as refused)
     if info.state == mapping.S_CANCELLED:
         transition(invoice, CANCELLED, only_from=(CANCEL_PENDING,), cancelled_at=utcnow(),
-                   problem_message=None)
+                   **problem_values())
     elif info.state == mapping.S_STAMPED:
+        requested = invoice.cancel_requested_at
+        if requested is not None and utcnow() - requested < timedelta(seconds=grace_seconds()):
+            return  # our void may not have reached Alegra yet: not a refusal (ATTACK F4)
         transition(invoice, STAMPED, only_from=(CANCEL_PENDING,), **problem_values(
-            Problem.CANCEL_REFUSED, "La cancelación no procedió: el receptor la rechazó o el "
-                                    "SAT no la aceptó. La factura sigue vigente."))
+            Problem.CANCEL_REFUSED, "La cancelación no se completó: Alegra sigue mostrando la "
+                                    "factura como vigente (el receptor pudo rechazarla, o la "
+                                    "solicitud no llegó). La factura sigue vigente; puedes "
+                                    "solicitar la cancelación de nuevo."))
 
 
 def cancel(invoice, motive, replacement_uuid=None):
     """Ask Alegra to cancel a stamped invoice with a SAT motive; return an Outcome."""
+    # IN_FLIGHT until Alegra answers the void: a read before that is no refusal.
     if not transition(invoice, CANCEL_PENDING, only_from=(STAMPED,), cancel_motive=motive,
                       cancel_replacement_uuid=replacement_uuid, cancel_requested_at=utcnow(),
-                      **problem_values()):
+                      **problem_values(Problem.IN_FLIGHT, VOID_IN_FLIGHT)):
         return Outcome(invoice, notice="Solo una factura timbrada se puede cancelar; este es su "
                                        "estado actual.")
     try:
@@ -476,13 +524,18 @@ def cancel(invoice, motive, replacement_uuid=None):
             invoice.problem_message = ("No hubo respuesta de Alegra; la cancelación pudo haberse "
                                        "solicitado. Se verificará con Alegra.")
             db.session.commit()
+            return Outcome(invoice)
         else:
             problem, message, field, ref = _alegra_problem(err)
             _set_problem(invoice, STAMPED, problem, message, field, ref,
                          only_from=(CANCEL_PENDING,))
         return Outcome(invoice)
     if mapping.invoice_from_alegra(body).state == mapping.S_CANCELLED:
-        transition(invoice, CANCELLED, only_from=(CANCEL_PENDING,), cancelled_at=utcnow())
+        transition(invoice, CANCELLED, only_from=(CANCEL_PENDING,), cancelled_at=utcnow(),
+                   **problem_values())
+    elif invoice.status == CANCEL_PENDING and invoice.problem_code == Problem.IN_FLIGHT.value:
+        invoice.problem_code = invoice.problem_message = None  # Alegra has the request
+        db.session.commit()
     return Outcome(invoice)
 
 
@@ -520,7 +573,7 @@ def recover_at_start(app, sleep=time.sleep):
         while True:
             waiting = 0
             for invoice in pending():
-                if invoice.status in (STAMPING, UNKNOWN):
+                if invoice.status in (STAMPING, UNKNOWN, CANCEL_PENDING):
                     reconcile(invoice)
                     waiting += invoice.status in (STAMPING, UNKNOWN)
             db.session.remove()
