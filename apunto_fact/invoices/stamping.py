@@ -215,13 +215,14 @@ def _after_failed_post(client, invoice, attempt, previous, err):
         attempt.outcome = "not_sent"
         _set_problem(invoice, previous, Problem.RATE_LIMITED, _rate_message(err), ref="429")
     else:
-        if err.code == 3051:
-            # One reading of the evidence: the rejected invoice stays in Alegra (§3).
-            sync.discard_rejected_leftover(client, invoice, attempt)
         # Credentials, plan or permission (401/402/403): nothing is wrong with the invoice.
         problem, message, field, ref = _alegra_problem(err)
         _set_problem(invoice, REJECTED if err.status in DATA_REJECTIONS else previous, problem,
                      message, field, ref)
+        if err.code == 3051:
+            # One reading of the evidence: the rejected invoice stays in Alegra (§3). Read
+            # after the state is committed: no write is held while Alegra is called.
+            sync.discard_rejected_leftover(client, invoice, attempt)
 
 
 def _rate_message(err):
@@ -362,8 +363,9 @@ def _resolve_by_markers(client, invoice):
     if rejected:
         for attempt in rejected:
             attempt.outcome, attempt.finished_at = "rejected", utcnow()
-            sync.void_leftover(client, found[attempt])
         _set_problem(invoice, REJECTED, Problem.SAT, SAT_REJECTED, only_from=(UNKNOWN,))
+        for attempt in rejected:
+            sync.void_leftover(client, found[attempt])
         return
     waiting = [a for a in attempts if _in_flight(a)]
     if waiting:

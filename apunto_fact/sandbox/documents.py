@@ -307,6 +307,7 @@ def invoice_pdf(invoice, company, contact):
     lines = concepts(invoice)
     currency = invoice["currency"]["code"]
     pdf = _Pdf(format="Letter")
+    pdf.set_compression(False)  # text stays searchable in the raw bytes (UUID, RFCs)
     pdf.set_auto_page_break(True, margin=16)
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 14)
