@@ -20,17 +20,21 @@ def init_app(app):
 @with_appcontext
 @click.argument("username")
 @click.option("--password", help="Contraseña (si no se da, se pide sin mostrarla).")
-def create_user(username, password):
+@click.option("--role", type=click.Choice(["dueno", "contador", "capturista"]), default=None,
+              help="Rol: dueno, contador o capturista (el primer usuario siempre es dueño; "
+                   "después, contador si no se indica).")
+def create_user(username, password, role):
     """Create a user account (asks for the password)."""
     from .auth import service
+    from .auth.policy import ROLES
 
     if password is None:
         password = click.prompt("Contraseña", hide_input=True, confirmation_prompt=True)
     try:
-        service.create_user(username, password)
+        user = service.create_user(username, password, role)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"Usuario «{service.normalize_username(username)}» creado.")
+    click.echo(f"Usuario «{user.username}» creado ({ROLES[user.role]}).")
 
 
 @click.command("rotate-key")

@@ -25,3 +25,16 @@ def index():
     results = page_of(query, request.args.get("page", 1, type=int), per_page=50)
     return render("audit/index.html", "audit/_rows.html", results=results, outcome=outcome,
                   invoice_id=invoice_id, path=path)
+
+
+@bp.get("/acciones")
+def actions():
+    """Who stamped, cancelled or changed settings and accounts, newest first."""
+    from ..auth.models import UserAction
+
+    query = db.select(UserAction).order_by(UserAction.id.desc())
+    invoice_id = request.args.get("factura", type=int)
+    if invoice_id:
+        query = query.where(UserAction.invoice_id == invoice_id)
+    results = page_of(query, request.args.get("page", 1, type=int), per_page=50)
+    return render("audit/actions.html", results=results, invoice_id=invoice_id)
