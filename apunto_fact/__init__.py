@@ -36,7 +36,9 @@ def create_app(test_config=None):
         template_folder=os.path.join(PROJECT_ROOT, "templates"),
         static_folder=os.path.join(PROJECT_ROOT, "static"),
     )
-    os.makedirs(app.instance_path, exist_ok=True)
+    os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
+    from .web import BoundedIntConverter
+    app.url_map.converters["int"] = BoundedIntConverter
     config.load(app, test_config)
     register_extensions(app)
     register_blueprints(app)

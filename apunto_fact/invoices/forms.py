@@ -1,5 +1,6 @@
 """The invoice editor: header fields and lines; SAT rules via sat.rules."""
 from datetime import date
+from decimal import Decimal
 
 from wtforms import DateField
 from wtforms import FieldList
@@ -92,11 +93,24 @@ class InvoiceForm(BaseForm):
             customer, today or date.today())
         for name, message in header.errors.items():
             self[name].errors = [*self[name].errors, message]
+        from .service import product_of
+        importe = Decimal(0)
         for entry in self.lines:
             line = entry.form
             findings = rules.Findings()
-            rules.parse_amount(line.quantity.data, findings, "quantity", what="La cantidad")
-            rules.parse_amount(line.unit_price.data, findings, "unit_price")
+            quantity = rules.parse_amount(line.quantity.data, findings, "quantity",
+                                          what="La cantidad")
+            price = rules.parse_amount(line.unit_price.data, findings, "unit_price")
+            if quantity is not None and price is not None:
+                importe += quantity * price
+                if importe >= rules.MAX_INVOICE_SUBTOTAL:
+                    findings.error("unit_price", rules.TOTAL_TOO_LARGE)
+            if product_of(line) is None:
+                # A line is built from a catalog product (SAT keys, taxes); without one it
+                # cannot be saved.
+                line.product_id.errors = [*line.product_id.errors, "Sin producto."]
+                findings.error("description", "Elige un producto o servicio de tu catálogo "
+                                              "para esta línea.")
             rules.parse_amount(line.discount_pct.data or "0", findings, "discount_pct",
                                positive=False, decimals=2, what="El descuento")
             if not line.description.data:
@@ -109,7 +123,7 @@ class InvoiceForm(BaseForm):
 
         SAT-rule findings do not count: an incomplete draft is still worth keeping.
         """
-        numeric = ("quantity", "unit_price", "discount_pct")
+        numeric = ("quantity", "unit_price", "discount_pct", "product_id")
         return not getattr(self, "structural", False) and \
             not any(e.form[n].errors for e in self.lines for n in numeric) and \
             not self.exchange_rate.errors and not self.date.errors

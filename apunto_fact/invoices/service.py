@@ -9,6 +9,7 @@ from ..customers.models import Customer
 from ..extensions import db
 from ..products.models import Product
 from ..sat.search import fold
+from ..web import db_int
 from .models import Invoice
 from .models import InvoiceLine
 from .totals import compute
@@ -28,8 +29,19 @@ def _decimal(text, default=None):
 
 def customer_of(form):
     """The customer chosen in the form, or None."""
-    raw = form.customer_id.data
-    return db.session.get(Customer, int(raw)) if raw and str(raw).isdigit() else None
+    try:
+        customer_id = db_int(form.customer_id.data)
+    except (TypeError, ValueError):
+        return None
+    return db.session.get(Customer, customer_id)
+
+
+def product_of(line_form):
+    """The catalog product of an editor line, or None when missing or unknown."""
+    try:
+        return db.session.get(Product, db_int(line_form.product_id.data))
+    except (TypeError, ValueError):
+        return None
 
 
 def apply(invoice, form, customer):
@@ -53,8 +65,7 @@ def apply(invoice, form, customer):
         for position, entry in enumerate(form.lines):
             data = entry.form
             line = old.get(position) or InvoiceLine()
-            product = db.session.get(Product, data.product_id.data) \
-                if data.product_id.data else None
+            product = product_of(data)
             line.position, line.product = position, product
             if product is not None:
                 for name in SNAPSHOT:
