@@ -36,7 +36,7 @@ def create_app(test_config=None):
         template_folder=os.path.join(PROJECT_ROOT, "templates"),
         static_folder=os.path.join(PROJECT_ROOT, "static"),
     )
-    os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
+    config.make_private(app.instance_path)
     from .web import BoundedIntConverter
     app.url_map.converters["int"] = BoundedIntConverter
     config.load(app, test_config)
