@@ -263,3 +263,13 @@ def test_parallel_first_run_posts_create_exactly_one_owner(app, served):
     with app.app_context():
         assert db.session.query(User).count() == 1
     assert all(s in (302, 303) for s in statuses), statuses
+
+
+def test_stamp_records_who_did_it_on_the_invoice_and_in_the_bitacora(app, invoicing):
+    invoice_id = invoicing.draft()
+    assert invoicing.stamp(invoice_id).status_code == 200
+    page = invoicing.user.get(f"/facturas/{invoice_id}").get_data(as_text=True)
+    assert "duena · Timbrar" in page
+    actions = invoicing.user.get(f"/bitacora/acciones?factura={invoice_id}").get_data(
+        as_text=True)
+    assert "Timbrar" in actions and f"#{invoice_id}" in actions

@@ -73,6 +73,14 @@ def record_action(response):
     return response
 
 
+@bp.app_template_global()
+def invoice_actions(invoice_id):
+    """Who stamped, verified or cancelled an invoice, oldest first (shown on the invoice)."""
+    from .models import UserAction
+    return db.session.query(UserAction).filter_by(invoice_id=invoice_id).order_by(
+        UserAction.id).all()
+
+
 def _detail(args):
     if "user_id" in args:
         return f"usuario #{args['user_id']}"
