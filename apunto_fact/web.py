@@ -1,4 +1,6 @@
 """HTMX-aware response helpers shared by every blueprint."""
+import datetime
+
 from flask import make_response
 from flask import redirect
 from flask import render_template
@@ -46,6 +48,11 @@ def db_int(value):
     if not 0 <= number <= MAX_INT:
         raise ValueError("out of range")
     return number
+
+
+def db_date(value):
+    """type= for request.args.get: an ISO date (YYYY-MM-DD), else ValueError."""
+    return datetime.date.fromisoformat(str(value).strip()[:10])
 
 
 class BoundedIntConverter(IntegerConverter):

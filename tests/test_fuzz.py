@@ -144,10 +144,19 @@ def test_invoice_total_is_bounded_so_every_database_stores_it(app, invoicing):
                                htmx=True).status_code == 204
 
 
-@pytest.mark.parametrize("target", ["/%0d%0a", "/%00", "/\\evil.example", "//evil.example"])
+@pytest.mark.parametrize("target", ["/%0d%0a", "/%09x", "/\\evil.example", "//evil.example"])
 def test_login_with_a_hostile_next_goes_home(app, user, client, target):
     from conftest import PASSWORD
     user.post("/salir")
     user.get("/entrar")
     response = user.post(f"/entrar?next={target}", {"username": "duena", "password": PASSWORD})
     assert response.status_code == 303 and response.headers["Location"] == "/"
+
+
+def test_a_nul_byte_anywhere_gets_a_spanish_400_and_nothing_saved(app, user):
+    from apunto_fact.auth.views import NUL_MESSAGE
+    response = user.post("/clientes/nuevo", {"name": "A\x00B", "rfc": "XAXX010101000"})
+    assert response.status_code == 400 and NUL_MESSAGE in response.get_data(as_text=True)
+    assert user.get("/clientes/?q=a%00b").status_code == 400
+    fresh = app.test_client()
+    assert fresh.get("/entrar?next=/%00").status_code == 400

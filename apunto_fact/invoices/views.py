@@ -16,6 +16,7 @@ from ..forms import LIVE_SYNC
 from ..products.models import Product
 from ..sat import catalogs as cat
 from ..settings import alegra as connection
+from ..web import db_date
 from ..web import db_int
 from ..web import redirect_to
 from ..web import render
@@ -43,8 +44,8 @@ def index():
     args = request.args
     text = args.get("q", "")[:100]
     status = args.get("estado", "") if args.get("estado") in STATUS_LABELS else ""
-    results = service.search(text, status, None, args.get("desde") or None,
-                             args.get("hasta") or None, args.get("page", 1, type=db_int))
+    results = service.search(text, status, None, args.get("desde", type=db_date),
+                             args.get("hasta", type=db_date), args.get("page", 1, type=db_int))
     return render("invoices/index.html", "invoices/_rows.html", results=results, q=text,
                   state=status, since=args.get("desde", ""), until=args.get("hasta", ""),
                   labels=STATUS_LABELS)
