@@ -273,3 +273,10 @@ def test_stamp_records_who_did_it_on_the_invoice_and_in_the_bitacora(app, invoic
     actions = invoicing.user.get(f"/bitacora/acciones?factura={invoice_id}").get_data(
         as_text=True)
     assert "Timbrar" in actions and f"#{invoice_id}" in actions
+
+
+def test_every_invoice_endpoint_is_listed_explicitly(app):
+    # New actions on fiscal documents must be given a permission on purpose.
+    invoices = {r.endpoint for r in app.url_map.iter_rules() if r.endpoint.startswith("invoices.")}
+    assert "invoices.*" not in policy.POLICY
+    assert {e for e in invoices if e not in policy.POLICY} == set()

@@ -49,10 +49,20 @@ POLICY = {
     "customers.*": "catalogs",
     "products.*": "catalogs",
     "sat.*": "catalogs",
-    "invoices.*": "drafts",
+    # Invoices are listed one by one (no "invoices.*"): a new action on fiscal documents
+    # stays owner-only until someone decides who may use it.
+    "invoices.index": "drafts",
+    "invoices.show": "drafts",
+    "invoices.lines": "drafts",
+    "invoices.recalculate": "drafts",
+    "invoices.pick_customer": "drafts",
+    "invoices.pick_product": "drafts",
+    "invoices.status": "drafts",
+    "invoices.download": "drafts",
     "invoices.stamp": "stamp",
     "invoices.verify": "stamp",
     "invoices.cancel": "cancel",
+    "invoices.cancel_duplicate": "cancel",
     "audit.*": "audit",
 }
 
@@ -61,6 +71,7 @@ AUDITED = {
     "invoices.stamp": "Timbrar",
     "invoices.verify": "Verificar con Alegra",
     "invoices.cancel": "Cancelar",
+    "invoices.cancel_duplicate": "Cancelar un CFDI sobrante",
     "settings.alegra": "Cambiar credenciales de Alegra",
     "settings.alegra_demo": "Usar credenciales de demostración",
     "settings.company_settings": "Cambiar datos fiscales",

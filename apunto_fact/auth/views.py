@@ -32,9 +32,6 @@ def require_login():
     Login comes first so that an expired session sends the user to the login page
     instead of failing with a CSRF error.
     """
-    if _carries_nul():
-        from ..errors import respond
-        return respond(400, NUL_MESSAGE)
     if request.endpoint in PUBLIC_ENDPOINTS:
         csrf.protect()
         return None
@@ -52,18 +49,6 @@ def require_login():
         response.headers["HX-Redirect"] = url
         return response
     return redirect(url)
-
-
-NUL_MESSAGE = ("Lo que enviaste contiene un carácter nulo, que ningún campo admite. Revisa el "
-               "texto que pegaste e intenta de nuevo; no se guardó nada.")
-
-
-def _carries_nul():
-    """A NUL byte in any field or query value: no person types it, and PostgreSQL refuses it."""
-    values = request.args.listvalues()
-    if request.method in ("POST", "PUT", "PATCH"):
-        values = [*values, *request.form.listvalues()]
-    return any("\x00" in v for group in values for v in group)
 
 
 def forbidden():
