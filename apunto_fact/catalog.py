@@ -44,7 +44,7 @@ class Page:
 
 def page_of(query, page, per_page=PAGE_SIZE):
     """Fetch one page of query, reading one extra row to know whether another follows."""
-    page = max(page, 1)
+    page = min(max(page, 1), 10 ** 6)  # a huge page number would overflow OFFSET
     rows = db.session.scalars(query.limit(per_page + 1).offset((page - 1) * per_page)).all()
     return Page(items=rows[:per_page], page=page, has_next=len(rows) > per_page)
 
@@ -60,6 +60,9 @@ class CatalogRecord:
     # record costs no API call when it is invoiced again.
     alegra_id = db.Column(db.String(40))
     alegra_fingerprint = db.Column(db.String(64))
+    # How the app came to hold alegra_id: "created" (it made the record) or "linked" (an
+    # exact identity match). Only such records are ever updated in the user's account.
+    alegra_origin = db.Column(db.String(10))
 
     SEARCH_FIELDS = ()
 

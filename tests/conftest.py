@@ -38,10 +38,19 @@ def sandbox_control(sandbox, path, json=None, method="POST"):
     return response
 
 
+def assert_cfdis_obey_the_sat(server):
+    """Every CFDI the sandbox stamped so far is XSD-valid and obeys Anexo 20's sums."""
+    from cfdi_check import check_store
+    seen = server.__dict__.setdefault("_checked_xml", set())
+    failures = check_store(server.app.extensions["sandbox"]["store"], seen)
+    assert failures == [], failures
+
+
 @pytest.fixture
 def sandbox(sandbox_server):
     """The sandbox, with faults, counters and the rate window reset after each test."""
     yield sandbox_server
+    assert_cfdis_obey_the_sat(sandbox_server)
     sandbox_control(sandbox_server, "faults", {"clear": True, "rate_limit": 150, "window": 60})
     sandbox_control(sandbox_server, "stats/reset")
 

@@ -154,7 +154,8 @@ def test_unknown_that_alegra_never_received_returns_to_draft(invoicing, sandbox,
     invoicing.stamp(invoice_id)
     invoice = invoicing.invoice(invoice_id)
     assert invoice.status == "draft"
-    assert "no se usó ningún folio" in invoice.problem_message
+    assert "no apareció en Alegra en el tiempo en que un envío puede llegar" in \
+        invoice.problem_message
     assert invoicing.stamp(invoice_id).status_code == 200
     assert invoicing.invoice(invoice_id).status == "stamped"
 

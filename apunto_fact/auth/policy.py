@@ -28,6 +28,7 @@ PERMISSIONS = {
     "company": {"dueno", "contador"},                 # Datos fiscales
     "alegra": {"dueno"},                              # Alegra credentials
     "users": {"dueno"},
+    "owner": {"dueno"},                               # other owner-only settings
 }
 
 # Endpoint (or "blueprint.*") -> permission. Exact endpoints win over blueprint entries.
@@ -43,6 +44,7 @@ POLICY = {
     "settings.alegra_status": "account",  # the status badge in the top bar; shows no secret
     "settings.alegra": "alegra",
     "settings.alegra_demo": "alegra",
+    "settings.alegra_diagnostic": "alegra",
     "settings.company_settings": "company",
     "settings.company_live": "company",
     "settings.company_vs_alegra": "company",
@@ -64,6 +66,19 @@ POLICY = {
     "invoices.cancel": "cancel",
     "invoices.cancel_duplicate": "cancel",
     "audit.*": "audit",
+    # Branch i12 (REP, e-mail, month archive), listed ahead of its merge.
+    "archive.month": "audit",
+    "mail.send": "stamp",
+    "mail.settings": "owner",
+    "payments.new": "stamp",
+    "payments.create": "stamp",
+    "payments.stamp": "stamp",
+    "payments.verify": "stamp",
+    "payments.discard": "stamp",
+    "payments.cancel": "cancel",
+    "payments.show": "drafts",
+    "payments.download": "drafts",
+    "payments.pending": "drafts",
 }
 
 # POST endpoints whose successful use is recorded with the user's name (UserAction).
@@ -80,6 +95,11 @@ AUDITED = {
     "auth.user_reset": "Restablecer contraseña",
     "auth.user_role": "Cambiar rol",
     "auth.own_password": "Cambiar su contraseña",
+    "payments.create": "Registrar y timbrar un pago (REP)",
+    "payments.stamp": "Timbrar un pago (REP)",
+    "payments.cancel": "Cancelar un pago (REP)",
+    "mail.send": "Enviar por correo",
+    "mail.settings": "Cambiar la configuración de correo",
 }
 
 

@@ -6,7 +6,6 @@ from ..catalog import page_of
 from ..customers.models import Customer
 from ..extensions import db
 from ..sat.search import fold
-from ..web import db_int
 from .models import Invoice
 from .models import LINE_FIELDS
 from .models import InvoiceLine
@@ -17,10 +16,10 @@ PAGE_SIZE = 25
 
 def customer_of(form):
     """The customer chosen in the form, or None."""
-    try:
-        return db.session.get(Customer, db_int(form.customer_id.data))
-    except (TypeError, ValueError):
-        return None
+    raw = str(form.customer_id.data or "")
+    if not (raw.isascii() and raw.isdigit() and len(raw) < 10):
+        return None  # not one of our ids (also: too large for the column)
+    return db.session.get(Customer, int(raw))
 
 
 def apply(invoice, draft):
@@ -32,6 +31,9 @@ def apply(invoice, draft):
         invoice.exchange_rate = draft.exchange_rate
         invoice.uso_cfdi, invoice.metodo_pago = draft.uso_cfdi, draft.metodo_pago
         invoice.forma_pago, invoice.observations = draft.forma_pago, draft.observations
+        invoice.global_periodicidad, invoice.global_meses = (draft.global_periodicidad,
+                                                             draft.global_meses)
+        invoice.global_anio = draft.global_anio
         old = {line.position: line for line in invoice.lines}
         lines = []
         for position, parsed in enumerate(draft.lines):

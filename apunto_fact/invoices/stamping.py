@@ -19,6 +19,7 @@ from flask import current_app
 from .. import crypto
 from .. import documents
 from ..alegra import AlegraError
+from ..alegra import api
 from ..alegra import mapping
 from ..documents import Problem
 from ..documents import StampAttempt
@@ -28,6 +29,7 @@ from ..documents import transition
 from ..extensions import db
 from ..money import fmt as money_fmt
 from ..settings import alegra as connection
+from ..settings import diagnostic
 from .. import timeutil
 from ..timeutil import utcnow
 from . import archive
@@ -86,9 +88,16 @@ def _alegra_problem(err):
 
 def stamp(invoice, version):
     """Stamp version of an editable invoice in Alegra; return an Outcome."""
+    if _searchable(invoice):
+        # An earlier attempt may have landed after we gave up on it: read before posting.
+        reconcile(invoice)
+        if not invoice.editable:
+            return Outcome(invoice, stale=True, notice=(
+                "Alegra ya tenía timbrada esta factura por un envío anterior que llegó tarde; "
+                "se tomó ese CFDI y no se volvió a timbrar."))
     if invoice.version != version:
         return Outcome(invoice, notice=STALE_MESSAGE, stale=True)
-    problems = readiness.problems(invoice)
+    problems = readiness.problems(invoice) or diagnostic.before_first_stamp()
     if problems:
         return Outcome(invoice, blocked=problems)
     previous = invoice.status
@@ -112,11 +121,16 @@ def stamp(invoice, version):
 
 def _send(invoice, attempt, previous):
     try:
+        if (invoice.status, invoice.version) != (STAMPING, attempt.version):
+            raise RuntimeError("the claimed version changed before its payload was built")
         client = connection.make_client(invoice_id=invoice.id)
         payload, lookup = _payload(client, invoice, attempt.marker)
     except AlegraError as exc:
         # Nothing was posted for this invoice yet: it stays editable, no folio was used.
         _not_sent(attempt)
+        if exc.status == 429 or exc.kind == "busy":
+            _set_problem(invoice, previous, Problem.RATE_LIMITED, _rate_message(exc))
+            return
         problem, message, field, ref = _alegra_problem(exc)
         _set_problem(invoice, REJECTED if exc.status in DATA_REJECTIONS else previous,
                      problem, message, field, ref)
@@ -138,8 +152,8 @@ def _send(invoice, attempt, previous):
     attempt.total = invoice.total
     db.session.commit()
     try:
-        body = client.post("/invoices?fields=pdf,xml", payload,
-                           read_timeout=current_app.config["ALEGRA_STAMP_TIMEOUT"])
+        body = api.create_and_stamp_invoice(
+            client, payload, read_timeout=current_app.config["ALEGRA_STAMP_TIMEOUT"])
     except AlegraError as err:
         _after_failed_post(client, invoice, attempt, previous, err)
         return
@@ -165,7 +179,7 @@ def _payload(client, invoice, marker):
     due = invoice.date + timedelta(days=invoice.customer.credit_days or 0)
     payload = mapping.invoice_payload(invoice, contact_id, lines, list(retentions.items()),
                                       sync.template_id(client), marker, due)
-    return payload, {"client_id": contact_id, "date": invoice.date.isoformat()}
+    return payload, api.invoice_lookup(contact_id, invoice.date)
 
 
 def _after_failed_post(client, invoice, attempt, previous, err):
@@ -179,16 +193,23 @@ def _after_failed_post(client, invoice, attempt, previous, err):
         reconcile(invoice, client)
         return
     attempt.outcome, attempt.finished_at = "rejected", utcnow()
-    if err.status == 429:
-        wait = f" en {err.reset} s" if err.reset is not None else ""
-        _set_problem(invoice, previous, Problem.RATE_LIMITED, (
-            f"Alegra recibió demasiadas solicitudes; intenta de nuevo{wait}. No se creó la "
-            f"factura."), ref="429")
+    if err.status == 429 or err.kind == "busy":  # Alegra's limit, or our budget of it
+        attempt.outcome = "not_sent"
+        _set_problem(invoice, previous, Problem.RATE_LIMITED, _rate_message(err), ref="429")
     else:
+        if err.code == 3051:
+            # One reading of the evidence: the rejected invoice stays in Alegra (§3).
+            sync.discard_rejected_leftover(client, invoice, attempt)
         # Credentials, plan or permission (401/402/403): nothing is wrong with the invoice.
         problem, message, field, ref = _alegra_problem(err)
         _set_problem(invoice, REJECTED if err.status in DATA_REJECTIONS else previous, problem,
                      message, field, ref)
+
+
+def _rate_message(err):
+    wait = f" en {err.reset} s" if err.reset is not None else ""
+    return (f"Alegra recibió demasiadas solicitudes; intenta de nuevo{wait}. No se creó la "
+            f"factura.")
 
 
 def _stamped(invoice, attempt, info, client, only_from=(STAMPING, UNKNOWN)):
@@ -218,11 +239,11 @@ def fetch_files(invoice, client, info=None):
     """Download XML and PDF into the archive; a failure only leaves them for later."""
     try:
         if info is None or not (info.xml_url and info.pdf_url):
-            body = client.get(f"/invoices/{invoice.alegra_id}", {"fields": "pdf,xml"})
+            body = api.get_invoice(client, invoice.alegra_id, files=True)
             info = mapping.invoice_from_alegra(body)
         for kind, url in (("xml", info.xml_url), ("pdf", info.pdf_url)):
             if url and archive.read(invoice, kind) is None:
-                archive.save(invoice, kind, client.download(url))
+                archive.save(invoice, kind, api.download(client, url))
         db.session.commit()
         return True
     except AlegraError:
@@ -293,13 +314,11 @@ def _find(client, invoice, attempts):
     by_marker = {a.marker: a for a in attempts}
     params = [json.loads(text) for text in sorted({a.lookup for a in attempts if a.lookup})]
     if not params and invoice.customer is not None and invoice.customer.alegra_id:
-        params = [{"client_id": invoice.customer.alegra_id, "date": invoice.date.isoformat()}]
+        params = [api.invoice_lookup(invoice.customer.alegra_id, invoice.date)]
     found = {}
     for query in params:
-        for row in client.list_all("/invoices", query):
-            info = mapping.invoice_from_alegra(row)
-            if info.marker in by_marker:
-                found[by_marker[info.marker]] = info
+        for marker, info in api.find_invoices_by_markers(client, query, by_marker).items():
+            found[by_marker[marker]] = info
     return found
 
 
@@ -307,8 +326,8 @@ def _resolve_by_markers(client, invoice):
     attempts = [a for a in invoice.attempts() if a.posted_at or a.outcome in (None, "unknown")]
     found = _find(client, invoice, attempts)
     stamped = {a: i for a, i in found.items()
-               if i.uuid and (i.emission_status in mapping.STAMPED_STATUSES or
-                              i.emission_status in (mapping.CANCELLED, mapping.CANCEL_WAITING))}
+               if i.uuid and i.state in (mapping.S_STAMPED, mapping.S_CANCEL_PROCESS,
+                                         mapping.S_CANCELLED)}
     if invoice.uuid is None and stamped:
         # Adopt the newest attempt's CFDI: it was built from the newest version.
         keep = max(stamped, key=lambda a: a.id)
@@ -320,10 +339,11 @@ def _resolve_by_markers(client, invoice):
     if invoice.status != UNKNOWN:
         db.session.commit()
         return
-    rejected = [a for a, i in found.items() if i.emission_status == mapping.REJECTED]
+    rejected = [a for a, i in found.items() if i.state == mapping.S_REJECTED]
     if rejected:
         for attempt in rejected:
             attempt.outcome, attempt.finished_at = "rejected", utcnow()
+            sync.void_leftover(client, found[attempt])
         _set_problem(invoice, REJECTED, Problem.SAT, (
             "El SAT rechazó la factura (según Alegra). Revisa los datos del cliente y vuelve "
             "a timbrar."), only_from=(UNKNOWN,))
@@ -343,8 +363,9 @@ def _resolve_by_markers(client, invoice):
         if attempt.outcome in (None, "unknown"):
             attempt.outcome, attempt.finished_at = "not_found", utcnow()
     _set_problem(invoice, DRAFT, Problem.NOT_CREATED, (
-        "Alegra no registró esta factura: no se usó ningún folio. Ya puedes timbrarla de "
-        "nuevo."), only_from=(UNKNOWN,))
+        "La factura no apareció en Alegra en el tiempo en que un envío puede llegar, así que "
+        "no se timbró. Ya puedes timbrarla de nuevo; antes de enviarla se vuelve a revisar "
+        "Alegra por si el envío anterior llegara tarde."), only_from=(UNKNOWN,))
 
 
 def _clock(moment):
@@ -358,7 +379,7 @@ def _duplicate(invoice, attempt, info):
                   info.uuid, attempt.marker, invoice.uuid)
     attempt.outcome, attempt.finished_at = "duplicate", attempt.finished_at or utcnow()
     attempt.alegra_id, attempt.uuid = info.id, info.uuid
-    if info.emission_status == mapping.CANCELLED:
+    if info.state == mapping.S_CANCELLED:
         attempt.void_status = "cancelled"
     invoice.problem_code, invoice.problem_field = Problem.DUPLICATE.value, None
     invoice.problem_message = duplicate_message(invoice)
@@ -378,10 +399,10 @@ def duplicate_message(invoice):
 
 def _settle_void(client, invoice, attempt):
     """Read how the cancellation of an extra CFDI ended."""
-    info = mapping.invoice_from_alegra(client.get(f"/invoices/{attempt.alegra_id}"))
-    if info.emission_status == mapping.CANCELLED:
+    info = mapping.invoice_from_alegra(api.get_invoice(client, attempt.alegra_id))
+    if info.state == mapping.S_CANCELLED:
         attempt.void_status = "cancelled"
-    elif info.emission_status in mapping.STAMPED_STATUSES:
+    elif info.state == mapping.S_STAMPED:
         attempt.void_status = "refused"
     _duplicate_settled(invoice)
 
@@ -405,14 +426,14 @@ def cancel_duplicate(invoice, attempt_id):
         return Outcome(invoice, notice="Ese CFDI sobrante ya no está pendiente de cancelar.")
     try:
         client = connection.make_client(invoice_id=invoice.id)
-        body = client.post(f"/invoices/{attempt.alegra_id}/void",
-                           mapping.void_payload(DUPLICATE_MOTIVE))
+        body = api.void_invoice(client, attempt.alegra_id,
+                                mapping.void_payload(DUPLICATE_MOTIVE))
     except (crypto.KeyProblem, connection.NotConfigured) as exc:
         return Outcome(invoice, notice=str(exc))
     except AlegraError as err:
         return Outcome(invoice, notice=f"Alegra no canceló el CFDI sobrante: {err.message}")
-    status = mapping.invoice_from_alegra(body).emission_status
-    attempt.void_status = "cancelled" if status == mapping.CANCELLED else "requested"
+    state = mapping.invoice_from_alegra(body).state
+    attempt.void_status = "cancelled" if state == mapping.S_CANCELLED else "requested"
     _duplicate_settled(invoice)
     return Outcome(invoice, notice=(
         f"Se pidió a Alegra cancelar el CFDI sobrante {attempt.uuid} con el motivo "
@@ -421,13 +442,13 @@ def cancel_duplicate(invoice, attempt_id):
 
 
 def _resolve_cancel(client, invoice):
-    info = mapping.invoice_from_alegra(client.get(f"/invoices/{invoice.alegra_id}"))
-    if info.emission_status == mapping.CANCEL_WAITING:
-        return  # the SAT or the receiver has not answered yet
-    if info.emission_status == mapping.CANCELLED:
+    info = mapping.invoice_from_alegra(api.get_invoice(client, invoice.alegra_id))
+    if info.state in (mapping.S_CANCEL_PROCESS, mapping.S_UNKNOWN):
+        return  # the SAT or the receiver has not answered yet (never read as refused)
+    if info.state == mapping.S_CANCELLED:
         transition(invoice, CANCELLED, only_from=(CANCEL_PENDING,), cancelled_at=utcnow(),
                    problem_message=None)
-    elif info.emission_status in mapping.STAMPED_STATUSES:
+    elif info.state == mapping.S_STAMPED:
         transition(invoice, STAMPED, only_from=(CANCEL_PENDING,), **problem_values(
             Problem.CANCEL_REFUSED, "La cancelación no procedió: el receptor la rechazó o el "
                                     "SAT no la aceptó. La factura sigue vigente."))
@@ -442,8 +463,8 @@ def cancel(invoice, motive, replacement_uuid=None):
                                        "estado actual.")
     try:
         client = connection.make_client(invoice_id=invoice.id)
-        body = client.post(f"/invoices/{invoice.alegra_id}/void",
-                           mapping.void_payload(motive, replacement_uuid))
+        body = api.void_invoice(client, invoice.alegra_id,
+                                mapping.void_payload(motive, replacement_uuid))
     except (crypto.KeyProblem, connection.NotConfigured) as exc:
         _set_problem(invoice, STAMPED, Problem.CONFIGURATION, str(exc),
                      only_from=(CANCEL_PENDING,))
@@ -458,7 +479,7 @@ def cancel(invoice, motive, replacement_uuid=None):
             _set_problem(invoice, STAMPED, problem, message, field, ref,
                          only_from=(CANCEL_PENDING,))
         return Outcome(invoice)
-    if mapping.invoice_from_alegra(body).emission_status == mapping.CANCELLED:
+    if mapping.invoice_from_alegra(body).state == mapping.S_CANCELLED:
         transition(invoice, CANCELLED, only_from=(CANCEL_PENDING,), cancelled_at=utcnow())
     return Outcome(invoice)
 

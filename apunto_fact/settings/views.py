@@ -11,6 +11,7 @@ from ..web import render
 from . import alegra
 from . import bp
 from . import company
+from . import diagnostic
 from .forms import AlegraForm
 from .forms import CompanyForm
 
@@ -75,6 +76,16 @@ def alegra_status():
     if not is_htmx():
         return redirect(url_for("settings.alegra"), 303)
     return render(PAGE, "settings/_alegra_status.html", conn=conn)
+
+
+@bp.post("/integraciones/alegra/diagnostico")
+def alegra_diagnostic():
+    """«Revisar mi cuenta de Alegra»: read-only checks, the findings as a fragment."""
+    conn = alegra.connection()
+    report = diagnostic.run(conn)
+    diagnostic.remember(report, conn)
+    return render(PAGE, "settings/_alegra_diagnostic.html", report=report,
+                  **_panel_context(AlegraForm(obj=conn), conn))
 
 
 @bp.route("/facturacion", methods=["GET", "POST"])
