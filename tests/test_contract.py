@@ -11,6 +11,7 @@ import requests
 import conftest
 from apunto_fact.alegra import mapping
 from apunto_fact.sandbox.server import SandboxServer
+from conftest import SANDBOX_CONTROL
 from conftest import SANDBOX_EMAIL
 from conftest import SANDBOX_TOKEN
 from conftest import sandbox_calls
@@ -48,7 +49,8 @@ def store(sandbox):
 def seed_users_own_records(sandbox):
     """Records the user already had in Alegra, sharing prefixes with the app's."""
     add = lambda kind, body: requests.post(  # noqa: E731
-        f"{sandbox.root}/_sandbox/records/{kind}", json=body, timeout=5).json()["id"]
+        f"{sandbox.root}/_sandbox/records/{kind}", json=body, headers=SANDBOX_CONTROL,
+        timeout=5).json()["id"]
     own = {
         "contacts": [add("contacts", {"name": "XOCHILT CASAS CHAVEZ SUCURSAL",
                                       "identification": "CACX7605101P", "regime": "NO_REGIME",
@@ -96,7 +98,7 @@ def test_an_exact_match_is_linked_and_recorded(invoicing, sandbox, app, filters)
     theirs = requests.post(f"{sandbox.root}/_sandbox/records/contacts", json={
         "name": "XOCHILT CASAS CHAVEZ", "identification": "CACX7605101P8",
         "regime": "BUSINESS_ACTIVITIES_REGIME", "address": {"zipCode": "10740"}},
-        timeout=5).json()["id"]
+        headers=SANDBOX_CONTROL, timeout=5).json()["id"]
     invoice_id = invoicing.draft()
     invoicing.stamp(invoice_id)
     invoice = invoicing.invoice(invoice_id)
@@ -292,3 +294,33 @@ def test_a_contact_without_regime_cannot_be_stamped_in_the_sandbox(sandbox):
         "paymentMethod": "cash", "cfdiUse": "S01", "client": {"id": contact["id"]},
         "items": [{"id": item["id"]}], "stamp": {"generateStamp": True}})
     assert response.status_code == 400 and response.json()["error"]["code"] == 3051
+
+
+def test_a_plain_stamped_read_right_after_our_void_is_not_a_refusal(invoicing, sandbox, app):
+    from apunto_fact.documents import transition
+    from apunto_fact.extensions import db
+    from apunto_fact.invoices.models import Invoice
+    from apunto_fact.timeutil import utcnow
+    invoice_id = invoicing.draft()
+    invoicing.stamp(invoice_id)
+    with app.app_context():  # our void is still on its way: Alegra reads ACCEPTED/open
+        invoice = db.session.get(Invoice, invoice_id)
+        transition(invoice, "cancel_pending", only_from=("stamped",), cancel_motive="02",
+                   cancel_requested_at=utcnow())
+    html = invoicing.user.get(f"/facturas/{invoice_id}/estado", headers=HX).get_data(
+        as_text=True)
+    assert invoicing.invoice(invoice_id).status == "cancel_pending"
+    assert "no procedió" not in html
+
+
+@pytest.mark.parametrize("body", [
+    {"id": "900001", "emissionStatus": "PENDING", "status": "open", "total": "1160.00",
+     "numberTemplate": {"prefix": "A", "number": "999"}},
+    {"id": "900002"}, [], "<html>OK</html>"])
+def test_a_2xx_without_a_stamped_cfdi_is_never_recorded_as_stamped(invoicing, sandbox, body):
+    set_faults(sandbox, rules=[{"method": "POST", "path": "/invoices", "status": 201,
+                                "body": body}])
+    invoice_id = invoicing.draft()
+    invoicing.stamp(invoice_id)
+    invoice = invoicing.invoice(invoice_id)
+    assert invoice.status == "unknown" and invoice.uuid is None

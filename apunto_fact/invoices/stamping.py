@@ -492,9 +492,8 @@ def _resolve_cancel(client, invoice):
                    **problem_values())
     elif info.state == mapping.S_STAMPED:
         requested = invoice.cancel_requested_at
-        if invoice.problem_code == Problem.IN_FLIGHT.value and requested and \
-                utcnow() - requested < timedelta(seconds=grace_seconds()):
-            return  # our own void request may still be on its way: not a refusal
+        if requested is not None and utcnow() - requested < timedelta(seconds=grace_seconds()):
+            return  # our void may not have reached Alegra yet: not a refusal (ATTACK F4)
         transition(invoice, STAMPED, only_from=(CANCEL_PENDING,), **problem_values(
             Problem.CANCEL_REFUSED, "La cancelación no se completó: Alegra sigue mostrando la "
                                     "factura como vigente (el receptor pudo rechazarla, o la "

@@ -18,6 +18,8 @@ from ..products.models import Product
 from ..sat import catalogs as cat
 from ..sat import rules
 from ..settings import alegra as connection
+from ..web import db_date
+from ..web import db_int
 from ..web import redirect_to
 from ..web import render
 from . import archive
@@ -47,8 +49,8 @@ def index():
     args = request.args
     text = args.get("q", "")[:100]
     status = args.get("estado", "") if args.get("estado") in STATUS_LABELS else ""
-    results = service.search(text, status, None, args.get("desde") or None,
-                             args.get("hasta") or None, args.get("page", 1, type=int))
+    results = service.search(text, status, None, args.get("desde", type=db_date),
+                             args.get("hasta", type=db_date), args.get("page", 1, type=db_int))
     return render("invoices/index.html", "invoices/_rows.html", results=results, q=text,
                   state=status, since=args.get("desde", ""), until=args.get("hasta", ""),
                   labels=STATUS_LABELS)
@@ -164,8 +166,8 @@ def lines():
     """Add a product as a new line, or remove one; re-renders the lines and totals."""
     data = MultiDict(request.form)
     form = InvoiceForm(formdata=data)
-    add = request.form.get("_add_product", type=int)
-    remove = request.form.get("_remove", type=int)
+    add = request.form.get("_add_product", type=db_int)
+    remove = request.form.get("_remove", type=db_int)
     if add:
         product = db.session.get(Product, add)
         if product is not None and product.archived_at is None and \

@@ -363,6 +363,13 @@ def check_company(data):
 MAX_CONCEPT_DECIMALS = 6
 
 
+# NUMERIC(18,6) stores amounts below 10^12. Taxes on top of the subtotal (IVA 16 % plus IEPS
+# up to 160 %) stay below 3x, so a subtotal under 10^11 keeps every total storable.
+MAX_INVOICE_SUBTOTAL = Decimal(10) ** 11
+TOTAL_TOO_LARGE = ("El importe total de la factura es demasiado grande (máximo "
+                   "99,999,999,999.99 antes de impuestos). Revisa cantidades y precios.")
+
+
 def parse_amount(raw, findings, field_name, *, positive=True, decimals=MAX_CONCEPT_DECIMALS,
                  what="El precio"):
     """Parse a money amount typed by a person ("1,250.50", " 10 ") into Decimal or None."""

@@ -21,8 +21,14 @@ PANEL = "settings/_alegra_panel.html"
 
 @bp.get("/")
 def index():
-    """Configuración starts at the Alegra connection."""
-    return redirect(url_for("settings.alegra"))
+    """Configuración starts at the first of its pages the user's role may open."""
+    from flask_login import current_user
+
+    from ..auth.policy import can
+    for endpoint in ("settings.alegra", "settings.company_settings", "auth.own_password"):
+        if can(current_user, endpoint):
+            return redirect(url_for(endpoint))
+    return redirect(url_for("home"))
 
 
 def _panel_context(form, conn, saved=False):
