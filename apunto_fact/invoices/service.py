@@ -1,4 +1,5 @@
 """Drafts: build an invoice from the editor's data, save it, list and search invoices."""
+from sqlalchemy import update
 from sqlalchemy.orm import contains_eager
 
 from .. import documents
@@ -50,6 +51,19 @@ def apply(invoice, draft):
     return totals
 
 
+HEADER_FIELDS = ("date", "currency", "exchange_rate", "uso_cfdi", "metodo_pago", "forma_pago",
+                 "observations")
+
+
+def _content(invoice):
+    """What a CFDI of this invoice would say (header and lines), to tell an edit."""
+    with db.session.no_autoflush:
+        header = tuple(getattr(invoice, name) for name in HEADER_FIELDS) + (
+            invoice.customer.id if invoice.customer is not None else None,)
+        return header + tuple(tuple(getattr(line, name) for name in LINE_FIELDS)
+                              for line in invoice.lines)
+
+
 def save(invoice, draft, version=None):
     """Persist a draft; an existing invoice only if still editable at version.
 
@@ -58,7 +72,14 @@ def save(invoice, draft, version=None):
     """
     if invoice.id is not None and (version is None or not documents.touch(invoice, version)):
         return False
+    before = _content(invoice) if invoice.id is not None else None
     apply(invoice, draft)
+    if before is not None and _content(invoice) != before:
+        # A late CFDI of an earlier attempt no longer shows what this draft holds.
+        db.session.execute(update(documents.StampAttempt).where(
+            documents.StampAttempt.document_type == invoice.DOCUMENT_TYPE,
+            documents.StampAttempt.document_id == invoice.id,
+            documents.StampAttempt.outcome == "not_found").values(outcome="not_found_edited"))
     db.session.add(invoice)
     db.session.commit()
     return True
