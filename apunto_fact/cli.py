@@ -1,13 +1,31 @@
 """Command-line tools: flask --app apunto_fact <command>."""
 import os
+import socket
 import sys
+import webbrowser
 
 import click
 from flask import current_app
+from flask.cli import ScriptInfo
 from flask.cli import with_appcontext
 
 from . import crypto
 from .extensions import db
+
+
+def main(argv=None):
+    """The `apunto-fact` console script: migrate the database, then serve."""
+    from flask_migrate import upgrade
+
+    from . import create_app
+    from . import paths
+
+    paths.use_user_folder_when_installed()
+    app = create_app()
+    with app.app_context():
+        upgrade(directory=paths.migrations_dir())
+    info = ScriptInfo(create_app=lambda: app, set_debug_flag=False)
+    return serve.main(args=argv, prog_name="apunto-fact", obj=info)
 
 
 def init_app(app):
@@ -88,6 +106,70 @@ def alegra_sandbox(port):
     server.serve_forever()
 
 
+def free_port(host, preferred, attempts=50):
+    """Return preferred if nothing listens there, else the next free port after it."""
+    for port in range(preferred, preferred + attempts):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise click.ClickException(
+        f"No hay puertos libres entre {preferred} y {preferred + attempts - 1}. "
+        "Cierra otros programas o indica otro con --port.")
+
+
+def _port_or_next(host, port, what):
+    chosen = free_port(host, port)
+    if chosen != port:
+        click.echo(f"El puerto {port} está ocupado por otro programa; {what} usará el "
+                   f"{chosen}.")
+    return chosen
+
+
+def run_server(app, host, port, sandbox=True, sandbox_port=None, open_browser=False):
+    """Start the sandbox (optional) and serve the app; a busy port moves to the next one."""
+    from waitress import create_server
+
+    if sandbox:
+        wanted = sandbox_port or app.config["SANDBOX_PORT"]
+        server = _sandbox_server(_port_or_next("127.0.0.1", wanted, "el sandbox de Alegra"))
+        server.start()
+        # The app must talk to the sandbox where it really listens.
+        app.config["ALEGRA_SANDBOX_URL"] = server.url
+        _announce_sandbox(server)
+    port = _port_or_next(host, port, "apunto-fact")
+    try:
+        http = create_server(app, host=host, port=port, threads=8, ident="apunto-fact")
+    except OSError as exc:
+        raise click.ClickException(
+            f"No se pudo abrir el puerto {port} ({exc.strerror or exc}). "
+            "Prueba otro con --port.") from exc
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
+    click.echo(f"apunto-fact en {url}  (Ctrl+C para salir)")
+    sys.stdout.flush()
+    if open_browser:
+        webbrowser.open(url)
+    try:
+        http.run()
+    except KeyboardInterrupt:
+        click.echo("apunto-fact se detuvo.")
+    finally:
+        http.close()
+
+
+def _first_run():
+    """True while no account exists: the moment to open the browser for the owner."""
+    from .auth.models import User
+
+    try:
+        return db.session.query(User.id).first() is None
+    except Exception:  # noqa: BLE001 - an unmigrated database is a first run too
+        db.session.rollback()
+        return True
+
+
 @click.command("serve")
 @with_appcontext
 @click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="HOST o 127.0.0.1")
@@ -95,22 +177,15 @@ def alegra_sandbox(port):
               show_default="PORT o 5000")
 @click.option("--sandbox/--no-sandbox", default=True, show_default=True,
               help="Iniciar también el sandbox local de Alegra.")
-def serve(host, port, sandbox):
+@click.option("--sandbox-port", type=int, default=None,
+              help="Puerto del sandbox (por omisión SANDBOX_PORT, 5001).")
+@click.option("--browser/--no-browser", default=None,
+              help="Abrir el navegador (por omisión, solo la primera vez).")
+def serve(host, port, sandbox, sandbox_port, browser):
     """Serve the app with waitress (and the local Alegra sandbox)."""
-    from waitress import serve as waitress_serve
-
-    if sandbox:
-        try:
-            server = _sandbox_server(current_app.config["SANDBOX_PORT"]).start()
-        except OSError as exc:
-            click.echo(f"Aviso: no se pudo iniciar el sandbox ({exc}); ¿ya está corriendo?",
-                       err=True)
-        else:
-            _announce_sandbox(server)
-    click.echo(f"apunto-fact en http://{host}:{port}  (Ctrl+C para salir)")
-    sys.stdout.flush()
-    waitress_serve(current_app._get_current_object(), host=host, port=port, threads=8,
-                   ident="apunto-fact")
+    app = current_app._get_current_object()
+    open_browser = _first_run() if browser is None else browser
+    run_server(app, host, port, sandbox, sandbox_port, open_browser)
 
 
 @click.command("sat-info")

@@ -23,9 +23,19 @@ CSRF_MESSAGE = ("El formulario expiró o no se envió desde esta aplicación. Re
                 "e intenta de nuevo; lo que ya estaba guardado no cambió.")
 
 
+# Refusals with something to tell: htmx swaps their panel into the page (see base.html's
+# responseHandling); everything else becomes a short notice from static/app.js.
+PANEL_STATUSES = (403, 404)
+
+
 def _respond(status, message):
+    if is_htmx() and status in PANEL_STATUSES:
+        response = make_response(render_template("errors/_panel.html", status=status,
+                                                 message=message), status)
+        response.headers["HX-Retarget"] = "#problem-panel"
+        response.headers["HX-Reswap"] = "innerHTML"
+        return response
     if is_htmx():
-        # htmx does not swap error responses; static/app.js shows this text as a notice.
         response = make_response(message, status)
         response.mimetype = "text/plain"
         return response
