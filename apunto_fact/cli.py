@@ -139,6 +139,7 @@ def run_server(app, host, port, sandbox=True, sandbox_port=None, open_browser=Fa
         # The app must talk to the sandbox where it really listens.
         app.config["ALEGRA_SANDBOX_URL"] = server.url
         _announce_sandbox(server)
+    _recover_in_background(app)
     port = _port_or_next(host, port, "apunto-fact")
     try:
         http = create_server(app, host=host, port=port, threads=8, ident="apunto-fact")
@@ -188,6 +189,16 @@ def serve(host, port, sandbox, sandbox_port, browser):
     run_server(app, host, port, sandbox, sandbox_port, open_browser)
 
 
+def _recover_in_background(app):
+    """Invoices a dead process left "stamping" are resolved by reading Alegra, at once."""
+    import threading
+
+    from .invoices import stamping
+
+    threading.Thread(target=stamping.recover_at_start, args=(app,), daemon=True,
+                     name="recover-stamping").start()
+
+
 @click.command("sat-info")
 @with_appcontext
 def sat_info():
@@ -222,6 +233,10 @@ def reconcile():
         before = invoice.status_label
         stamping.reconcile(invoice)
         click.echo(f"Factura #{invoice.id}: {before} → {invoice.status_label}")
+        if any(a.outcome == "duplicate" and a.void_status != "cancelled"
+               for a in invoice.attempts()):
+            click.echo(f"  ¡Atención! {stamping.duplicate_message(invoice)} Cancélalo desde la "
+                       f"página de la factura.")
     missing = stamping.missing_files()
     for invoice in missing:
         try:

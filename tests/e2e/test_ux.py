@@ -1,6 +1,5 @@
 """Phone and desktop: no sideways scroll, no serious accessibility problem, history and keys."""
 import pytest
-import requests
 from playwright.sync_api import expect
 
 from conftest import PASSWORD
@@ -8,6 +7,7 @@ from conftest import SANDBOX_EMAIL
 from conftest import SANDBOX_TOKEN
 from conftest import Browserless
 from conftest import Invoicing
+from conftest import set_faults
 from e2e.conftest import htmx_idle
 
 pytestmark = pytest.mark.e2e
@@ -19,7 +19,7 @@ BLOCKING = ("serious", "critical")
 @pytest.fixture
 def stocked(live_app, sandbox):
     """An owner, connected, with company, a customer, a product, a stamped invoice and a draft."""
-    requests.post(f"{sandbox.root}/_sandbox/faults", json={"cancel_delay": 0}, timeout=5)
+    set_faults(sandbox, cancel_delay=0)
     helper = Browserless(live_app.test_client())
     assert helper.create_owner().status_code == 303
     helper.get("/configuracion/integraciones/alegra")
