@@ -230,3 +230,21 @@ def test_walkthrough_to_the_first_stamped_invoice_counts_its_actions(page, live_
     print(f"\nAcciones hasta la primera factura timbrada: {act.count}")
     assert act.count < 40  # 40 before: issue 11
     assert page.js_errors == [], page.js_errors
+
+
+def test_a_stale_tab_shows_why_and_the_invoice_as_it_is_now(page, stocked):
+    sign_in(page)
+    url = f"/facturas/{stocked['draft']}"
+    page.goto(url)
+    other = page.context.new_page()
+    other.goto(url)
+    other.get_by_role("button", name="Timbrar factura").click()
+    expect(other.locator("#invoice-status")).to_have_text("Timbrada", timeout=15_000)
+    other.close()
+    # The first tab still shows the draft; its Timbrar is refused with the current state.
+    page.get_by_role("button", name="Timbrar factura").click()
+    expect(page.locator("#invoice-status")).to_have_text("Timbrada")
+    expect(page.get_by_role("alert")).to_contain_text("ya no es un borrador")
+    expect(page.get_by_role("button", name="Timbrar factura")).to_have_count(0)
+    expect(page.locator("#notice")).to_be_hidden()
+    assert [e for e in page.js_errors if "409" not in e] == []
