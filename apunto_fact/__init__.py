@@ -122,6 +122,7 @@ def register_pages(app):
         return {"alegra_conn": alegra.connection(), "nav_items": items}
 
     app.add_template_filter(timeutil.fmt, "datetime")
+    app.add_template_filter(timeutil.fmt_alegra, "alegra_time")
     app.add_template_filter(money.fmt, "money")
     app.add_template_global(is_htmx)
     app.add_template_global(capital_suffix)

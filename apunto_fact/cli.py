@@ -232,7 +232,7 @@ def reconcile():
     for invoice in invoices:
         before = invoice.status_label
         stamping.reconcile(invoice)
-        click.echo(f"Factura #{invoice.id}: {before} → {invoice.status_label}")
+        click.echo(f"{invoice.title}: {before} → {invoice.status_label}")
         if any(a.outcome == "duplicate" and a.void_status != "cancelled"
                for a in invoice.attempts()):
             click.echo(f"  ¡Atención! {stamping.duplicate_message(invoice)} Cancélalo desde la "
@@ -243,6 +243,6 @@ def reconcile():
             ok = stamping.fetch_files(invoice, alegra.make_client(invoice_id=invoice.id))
         except (crypto.KeyProblem, alegra.NotConfigured) as exc:
             raise click.ClickException(str(exc)) from exc
-        click.echo(f"Factura #{invoice.id}: XML y PDF {'archivados' if ok else 'pendientes'}")
+        click.echo(f"{invoice.title}: XML y PDF {'archivados' if ok else 'pendientes'}")
     if not invoices and not missing:
         click.echo("Nada pendiente.")

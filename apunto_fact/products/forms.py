@@ -47,7 +47,7 @@ class ProductForm(RuleForm):
     unit_price = StringField("Precio unitario (sin impuestos)", filters=[strip], validators=[
         Length(max=30, message="Escribe un precio, por ejemplo 1250.50.")])
     objeto_imp = SelectField("Objeto de impuesto", validate_choice=False, default="02",
-                             choices=choices({c: f"{c} - {d}" for c, d in
+                             choices=choices({c: f"{d} ({c})" for c, d in
                                               cat.OBJETOS_IMP.items()}))
     iva = SelectField("IVA", validate_choice=False, default="16",
                       choices=choices(cat.IVA_OPTIONS, NONE))

@@ -119,9 +119,9 @@ PUBLICO_EN_GENERAL = "PUBLICO EN GENERAL"
 
 
 def label(catalog, code):
-    """Return "code - description" for a select option."""
+    """Return "description (code)" for a select option: plain words first, the SAT code second."""
     entry = catalog[code]
-    return f"{code} - {entry[0] if isinstance(entry, tuple) else entry}"
+    return f"{entry[0] if isinstance(entry, tuple) else entry} ({code})"
 
 
 def regimenes_for(persona):

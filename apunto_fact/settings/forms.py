@@ -28,7 +28,7 @@ class AlegraForm(BaseForm):
         DataRequired("Escribe el correo con el que entras a Alegra."),
         Length(max=254, message="El correo no puede pasar de 254 caracteres."),
         Email("Escribe un correo válido, por ejemplo nombre@empresa.mx.")])
-    api_token = PasswordField("API Key / token", filters=[strip], validators=[
+    api_token = PasswordField("Token de la API", filters=[strip], validators=[
         Length(max=200, message="El token no puede pasar de 200 caracteres.")])
 
 
