@@ -78,3 +78,12 @@ def test_the_reload_link_never_points_off_site(user):
     response = user.post("/clientes/999999/archivar", htmx=True,
                          headers={"HX-Current-URL": "https://evil.example/"})
     assert "evil.example" not in response.get_data(as_text=True)
+
+
+def test_required_fields_are_marked_and_optional_ones_are_not(user):
+    html = user.get("/clientes/nuevo").get_data(as_text=True)
+    required = set(re.findall(r'<(?:input|select)[^>]*\bid="([a-z_]+)"[^>]*\brequired\b', html)) | \
+        set(re.findall(r'<(?:input|select)[^>]*\brequired\b[^>]*\bid="([a-z_]+)"', html))
+    assert required == {"rfc", "name", "regimen", "uso_cfdi", "cp", "metodo_pago", "forma_pago",
+                        "credit_days"}
+    assert "Los campos marcados con * son obligatorios." in html

@@ -42,6 +42,7 @@ class CustomerForm(AddressMixin, RuleForm):
     """Create or edit a customer."""
 
     LIVE_ENDPOINT = "customers.live"
+    REQUIRED = ("rfc", "name", "regimen", "uso_cfdi", "cp", "metodo_pago", "forma_pago")
     LIVE_FIELDS = {
         "rfc": ["name", "regimen", "uso_cfdi", "cp"],
         "name": [],

@@ -20,6 +20,7 @@ class ProductForm(RuleForm):
     """Create or edit a product or service."""
 
     LIVE_ENDPOINT = "products.live"
+    REQUIRED = ("name", "clave_prod_serv", "clave_unidad", "unit_price", "objeto_imp")
     # Typing words ("consultoria") searches the catalog; the key is checked once picked.
     CHECK_ON_CHANGE_ONLY = ("clave_prod_serv", "clave_unidad")
     LIVE_FIELDS = {

@@ -36,6 +36,7 @@ class CompanyForm(AddressMixin, RuleForm):
     """The emisor's fiscal data; the CP is the LugarExpedicion of every invoice."""
 
     LIVE_ENDPOINT = "settings.company_live"
+    REQUIRED = ("rfc", "name", "regimen", "cp")
     LIVE_FIELDS = {"rfc": ["name", "regimen"], "name": [], "regimen": [], "cp": []}
 
     # Generous max lengths: WTForms turns them into maxlength, which would cut a pasted
