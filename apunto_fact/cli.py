@@ -110,6 +110,12 @@ def free_port(host, preferred, attempts=50):
     """Return preferred if nothing listens there, else the next free port after it."""
     for port in range(preferred, preferred + attempts):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            # Probe the way waitress binds: a port left in TIME_WAIT by a killed server is
+            # free for it (SO_REUSEADDR); on Windows that option would steal a busy port.
+            if os.name == "nt":
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
+            else:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind((host, port))
             except OSError:
@@ -161,8 +167,12 @@ def run_server(app, host, port, sandbox=True, sandbox_port=None, open_browser=Fa
 
 
 def _first_run():
-    """True while no account exists: the moment to open the browser for the owner."""
+    """True while no account exists (and there is a screen): open the browser for the owner."""
     from .auth.models import User
+
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or
+                                                 os.environ.get("WAYLAND_DISPLAY")):
+        return False  # a server or CI: nobody to show a browser to
 
     try:
         return db.session.query(User.id).first() is None

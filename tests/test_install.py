@@ -31,8 +31,9 @@ def fresh_venv(tmp_path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
-    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                             check=True, capture_output=True, text=True).stdout.strip()
+    code = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    purelib = subprocess.run([str(python), "-c", code], check=True, capture_output=True,
+                             text=True).stdout.strip()
     # Only the path: this venv's own .pth files (our editable install) are not processed.
     with open(os.path.join(purelib, "zz_shared_deps.pth"), "w", encoding="utf-8") as fh:
         fh.write(sysconfig.get_paths()["purelib"] + "\n")

@@ -99,3 +99,15 @@ def test_busy_app_and_sandbox_ports_move_to_the_next_free_ones(tmp_path):
         for sock in held:
             sock.close()
     assert "Traceback" not in started.output
+
+
+def test_a_listening_port_is_skipped_and_a_free_one_kept():
+    from apunto_fact.cli import free_port
+
+    held, port = busy_pair()
+    try:
+        assert free_port("127.0.0.1", port) > port + 1
+    finally:
+        for sock in held:
+            sock.close()
+    assert free_port("127.0.0.1", port) == port

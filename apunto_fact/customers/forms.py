@@ -62,7 +62,7 @@ class CustomerForm(AddressMixin, RuleForm):
     regimen = SelectField("Régimen fiscal", validate_choice=False)
     uso_cfdi = SelectField("Uso del CFDI", validate_choice=False)
     metodo_pago = SelectField("Método de pago", validate_choice=False,
-                              choices=choices({c: cat.label(cat.METODOS_PAGO, c) for c in cat.METODOS_PAGO}, PICK))
+                              choices=choices(cat.options(cat.METODOS_PAGO), PICK))
     forma_pago = SelectField("Forma de pago", validate_choice=False)
     credit_days = IntegerField("Días de crédito", default=0, validators=[
         InputRequired("Escribe los días de crédito (0 si paga de contado)."),

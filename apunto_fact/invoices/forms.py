@@ -51,7 +51,7 @@ class InvoiceForm(BaseForm):
                                 validators=[Length(max=20, message="Escribe un número.")])
     uso_cfdi = SelectField("Uso del CFDI", validate_choice=False)
     metodo_pago = SelectField("Método de pago", validate_choice=False,
-                              choices=choices({c: cat.label(cat.METODOS_PAGO, c) for c in cat.METODOS_PAGO}, "Elige…"))
+                              choices=choices(cat.options(cat.METODOS_PAGO), "Elige…"))
     forma_pago = SelectField("Forma de pago", validate_choice=False)
     observations = TextAreaField("Observaciones (se imprimen en el PDF)", filters=[strip],
                                  validators=[Length(max=500, message="Hasta 500 caracteres.")])

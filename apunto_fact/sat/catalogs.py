@@ -118,6 +118,11 @@ GENERIC_RFCS = (GENERIC_NATIONAL, GENERIC_FOREIGN)
 PUBLICO_EN_GENERAL = "PUBLICO EN GENERAL"
 
 
+def options(catalog):
+    """Return {code: label} for every entry of a small catalog."""
+    return {code: label(catalog, code) for code in catalog}
+
+
 def label(catalog, code):
     """Return "description (code)" for a select option: plain words first, the SAT code second."""
     entry = catalog[code]
