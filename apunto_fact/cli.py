@@ -38,17 +38,21 @@ def init_app(app):
 @with_appcontext
 @click.argument("username")
 @click.option("--password", help="Contraseña (si no se da, se pide sin mostrarla).")
-def create_user(username, password):
+@click.option("--role", type=click.Choice(["dueno", "contador", "capturista"]), default=None,
+              help="Rol: dueno, contador o capturista (el primer usuario siempre es dueño; "
+                   "después, contador si no se indica).")
+def create_user(username, password, role):
     """Create a user account (asks for the password)."""
     from .auth import service
+    from .auth.policy import ROLES
 
     if password is None:
         password = click.prompt("Contraseña", hide_input=True, confirmation_prompt=True)
     try:
-        service.create_user(username, password)
+        user = service.create_user(username, password, role)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"Usuario «{service.normalize_username(username)}» creado.")
+    click.echo(f"Usuario «{user.username}» creado ({ROLES[user.role]}).")
 
 
 @click.command("rotate-key")
@@ -66,12 +70,17 @@ def rotate_key():
         else:
             new = crypto.new_key()
             tokens = crypto.rotate([r.token_encrypted for r in rows], key=new)
+            # 1. The new key is on disk (synced) next to the old ones before anything is
+            #    stored under it: a failure from here on leaves every token readable.
+            crypto.install_keys([new, *crypto.file_keys()])
     except crypto.KeyProblem as exc:
         raise click.ClickException(str(exc)) from exc
+    # 2. Store the re-encrypted tokens.
     for row, token in zip(rows, tokens):
         row.token_encrypted = token
     db.session.commit()
     if new:
+        # 3. Only now drop the old keys: every stored secret is under the new one.
         crypto.install_key(new)
         click.echo(f"Llave nueva guardada en instance/{crypto.KEY_FILE}; "
                    f"{len(rows)} secreto(s) re-cifrado(s).")
@@ -192,8 +201,13 @@ def _first_run():
               help="Puerto del sandbox (por omisión SANDBOX_PORT, 5001).")
 @click.option("--browser/--no-browser", default=None,
               help="Abrir el navegador (por omisión, solo la primera vez).")
-def serve(host, port, sandbox, sandbox_port, browser):
+@click.option("--allow-network", is_flag=True,
+              help="Servir en la red aunque todavía no exista la cuenta del dueño.")
+def serve(host, port, sandbox, sandbox_port, browser, allow_network):
     """Serve the app with waitress (and the local Alegra sandbox)."""
+    from . import exposure
+
+    exposure.check(host, port, allow_network)
     app = current_app._get_current_object()
     open_browser = _first_run() if browser is None else browser
     run_server(app, host, port, sandbox, sandbox_port, open_browser)

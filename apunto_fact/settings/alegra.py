@@ -4,7 +4,7 @@ from flask import current_app
 from .. import crypto
 from ..alegra import AlegraClient
 from ..alegra import AlegraError
-from ..alegra.mapping import company_from_alegra
+from ..alegra import api
 from ..audit.recorder import recorder
 from ..extensions import db
 from ..timeutil import utcnow
@@ -68,6 +68,7 @@ def save_credentials(conn, environment, email, token):
             return {"api_token": str(exc)}
     conn.environment, conn.api_email = environment, email
     conn.status, conn.status_message, conn.status_http = "unknown", None, None
+    conn.diagnostic_ok_at = None  # another account, or the same one seen anew
     db.session.commit()
     return {}
 
@@ -108,7 +109,7 @@ def check_connection():
     try:
         client = make_client(conn, read_timeout=current_app.config["ALEGRA_STATUS_READ_TIMEOUT"],
                              get_retries=0, max_rate_wait=0)
-        info = company_from_alegra(client.get("/company"))
+        info = api.get_company(client)
     except NotConfigured as exc:
         conn.status, conn.status_message = "unconfigured", str(exc)
     except crypto.KeyProblem as exc:

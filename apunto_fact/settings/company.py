@@ -1,8 +1,8 @@
 """The company's fiscal data (the emisor)."""
 from .. import crypto
 from ..alegra import AlegraError
+from ..alegra import api
 from ..alegra.mapping import REGIME_CODES
-from ..alegra.mapping import company_from_alegra
 from ..extensions import db
 from ..sat.search import fold
 from . import alegra
@@ -35,7 +35,7 @@ def save(data):
 
 def alegra_company():
     """Read the account's company from Alegra (GET /company) as a CompanyInfo."""
-    return company_from_alegra(alegra.make_client(get_retries=0).get("/company"))
+    return api.get_company(alegra.make_client(get_retries=0))
 
 
 def suggestion_from_alegra():
