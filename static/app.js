@@ -174,7 +174,7 @@
   document.addEventListener("htmx:afterSwap", function (evt) {
     var status = evt.detail.xhr ? evt.detail.xhr.status : 200;
     if (status >= 400 && status !== 422) {
-      var panel = document.querySelector("#problem-panel .problem-box") || evt.detail.target;
+      var panel = document.querySelector("#problem-panel .error-panel") || evt.detail.target;
       if (panel && panel.scrollIntoView) { panel.scrollIntoView({ block: "nearest" }); }
     }
   });
