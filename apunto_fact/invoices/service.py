@@ -1,4 +1,5 @@
 """Drafts: build an invoice from the editor's data, save it, list and search invoices."""
+import sqlalchemy as sa
 from sqlalchemy import update
 from sqlalchemy.orm import contains_eager
 
@@ -83,6 +84,40 @@ def save(invoice, draft, version=None):
     db.session.add(invoice)
     db.session.commit()
     return True
+
+
+def delete_draft(invoice, version):
+    """Delete a draft never sent to Alegra, if still at version; False when it changed.
+
+    A draft with a stamp attempt is history Alegra may hold (its marker must stay
+    searchable): it is never deleted.
+    """
+    if invoice.status != documents.DRAFT or invoice.attempts():
+        return False
+    deleted = db.session.execute(
+        sa.delete(Invoice).where(Invoice.id == invoice.id,
+                                 Invoice.status == documents.DRAFT,
+                                 Invoice.version == int(version))).rowcount
+    db.session.commit()
+    return deleted == 1
+
+
+def duplicate(invoice, today):
+    """Return a new saved draft with invoice's customer, terms and lines, dated today."""
+    copy = Invoice(customer=invoice.customer, date=today, currency=invoice.currency,
+                   exchange_rate=invoice.exchange_rate, uso_cfdi=invoice.uso_cfdi,
+                   metodo_pago=invoice.metodo_pago, forma_pago=invoice.forma_pago,
+                   observations=invoice.observations, subtotal=invoice.subtotal,
+                   discount=invoice.discount, taxes=invoice.taxes,
+                   retentions=invoice.retentions, total=invoice.total)
+    for line in invoice.lines:
+        new = InvoiceLine(position=line.position, product_id=line.product_id)
+        for name in LINE_FIELDS:
+            setattr(new, name, getattr(line, name))
+        copy.lines.append(new)
+    db.session.add(copy)
+    db.session.commit()
+    return copy
 
 
 def line_from_product(product):
