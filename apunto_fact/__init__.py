@@ -1,4 +1,5 @@
 """apunto-fact: CFDI 4.0 invoicing for small Mexican businesses through Alegra."""
+import datetime
 import os
 
 from flask import Flask
@@ -10,8 +11,9 @@ from .extensions import csrf
 from .extensions import db
 from .extensions import login_manager
 from .extensions import migrate
+from .paths import share_root
 
-PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PROJECT_ROOT = share_root()
 
 # Top navigation, in order; an entry shows once its blueprint is registered.
 NAVIGATION = [
@@ -21,7 +23,7 @@ NAVIGATION = [
     ("customers.index", "Clientes"),
     ("products.index", "Productos"),
     ("audit.index", "Bitácora"),
-    ("settings.alegra", "Configuración"),
+    ("settings.index", "Configuración"),
 ]
 
 
@@ -37,7 +39,9 @@ def create_app(test_config=None):
         template_folder=os.path.join(PROJECT_ROOT, "templates"),
         static_folder=os.path.join(PROJECT_ROOT, "static"),
     )
-    os.makedirs(app.instance_path, exist_ok=True)
+    config.make_private(app.instance_path)
+    from .web import BoundedIntConverter
+    app.url_map.converters["int"] = BoundedIntConverter
     config.load(app, test_config)
     register_extensions(app)
     register_blueprints(app)
@@ -67,8 +71,16 @@ def register_extensions(app):
     from .auth.models import User
 
     @login_manager.user_loader
-    def load_user(user_id):
-        return db.session.get(User, int(user_id)) if str(user_id).isdigit() else None
+    def load_user(session_id):
+        # "id:version": a session from before a logout or password change no longer loads,
+        # and a disabled account's session stops on its next request.
+        user_id, _, version = str(session_id).partition(":")
+        if not (user_id.isdigit() and version.isdigit()):
+            return None
+        user = db.session.get(User, int(user_id))
+        if user is None or not user.active or user.session_version != int(version):
+            return None
+        return user
 
 
 def _sqlite_pragmas(dbapi_connection, _record):
@@ -103,6 +115,7 @@ def register_pages(app):
     from flask_login import current_user
 
     from . import money
+    from .auth import policy
     from . import timeutil
     from .settings import alegra
     from .sat.rules import capital_suffix
@@ -110,17 +123,23 @@ def register_pages(app):
 
     @app.get("/")
     def home():
-        """Start page: what to do next."""
-        return render_template("home.html")
+        """Start page: what to do next, then the month at a glance."""
+        from . import home as home_page
+
+        return render_template("home.html", home=home_page.summary(),
+                               one_day=datetime.timedelta(days=1))
 
     @app.context_processor
     def navigation():
         if not current_user.is_authenticated:
             return {}
-        items = [(e, label) for e, label in NAVIGATION if e in app.view_functions]
+        items = [(e, label) for e, label in NAVIGATION
+                 if e in app.view_functions and policy.can(current_user, e)]
         return {"alegra_conn": alegra.connection(), "nav_items": items}
 
     app.add_template_filter(timeutil.fmt, "datetime")
+    app.add_template_filter(timeutil.fmt_alegra, "alegra_time")
     app.add_template_filter(money.fmt, "money")
     app.add_template_global(is_htmx)
+    app.add_template_global(lambda endpoint: policy.can(current_user, endpoint), "can")
     app.add_template_global(capital_suffix)

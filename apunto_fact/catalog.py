@@ -9,6 +9,7 @@ from flask import url_for
 from .extensions import db
 from .sat.search import fold
 from .timeutil import utcnow
+from .web import db_int
 from .web import redirect_to
 from .web import render
 
@@ -95,7 +96,7 @@ def list_page(model, template, fragment):
     """The list view: live search, archived filter and pagination from the query string."""
     text = request.args.get("q", "")[:100]
     archived = request.args.get("archivados") == "1"
-    results = search(model, text, request.args.get("page", 1, type=int), archived)
+    results = search(model, text, request.args.get("page", 1, type=db_int), archived)
     return render(template, fragment, results=results, q=text, archived=archived)
 
 

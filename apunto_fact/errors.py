@@ -23,9 +23,20 @@ CSRF_MESSAGE = ("El formulario expiró o no se envió desde esta aplicación. Re
                 "e intenta de nuevo; lo que ya estaba guardado no cambió.")
 
 
-def _respond(status, message):
+# Refusals with something to tell: htmx swaps their panel into the page (see base.html's
+# responseHandling); everything else becomes a short notice from static/app.js.
+PANEL_STATUSES = (403, 404)
+
+
+def respond(status, message):
+    """Answer an error in Spanish: a page, a panel swapped into the page, or a notice's text."""
+    if is_htmx() and status in PANEL_STATUSES:
+        html = render_template("errors/_panel.html", status=status, message=message).strip()
+        response = make_response(html, status)
+        response.headers["HX-Retarget"] = "#problem-panel"
+        response.headers["HX-Reswap"] = "innerHTML"
+        return response
     if is_htmx():
-        # htmx does not swap error responses; static/app.js shows this text as a notice.
         response = make_response(message, status)
         response.mimetype = "text/plain"
         return response
@@ -41,15 +52,15 @@ def init_app(app):
 
     @app.errorhandler(CSRFError)
     def csrf_error(_error):
-        return _respond(400, CSRF_MESSAGE)
+        return respond(400, CSRF_MESSAGE)
 
     @app.errorhandler(HTTPException)
     def http_error(error):
         status = error.code or 500
-        return _respond(status, MESSAGES.get(status, error.description or MESSAGES[400]))
+        return respond(status, MESSAGES.get(status, error.description or MESSAGES[400]))
 
     @app.errorhandler(Exception)
     def unexpected(error):
         db.session.rollback()
         app.logger.exception("Unhandled error: %s", type(error).__name__)
-        return _respond(500, MESSAGES[500])
+        return respond(500, MESSAGES[500])

@@ -89,6 +89,7 @@ class RuleForm(BaseForm):
     LIVE_ENDPOINT = None
     LIVE_FIELDS = {}
     CHECK_ON_CHANGE_ONLY = ()  # text fields that must not be checked while typing
+    REQUIRED = ()  # fields the rules always ask for: marked for the person (and for a11y)
     TYPING = "input changed delay:500ms, change"
 
     def __init__(self, *args, live=True, **kwargs):
@@ -96,6 +97,9 @@ class RuleForm(BaseForm):
         super().__init__(*args, **kwargs)
         for field in self:
             field.warnings, field.hint_text = [], None
+        for name in self.REQUIRED:
+            # The form is novalidate: this only marks the field, the rules still decide.
+            self[name].render_kw = {**(self[name].render_kw or {}), "required": True}
         if live:
             self._wire_live()
             self.refresh()
@@ -127,6 +131,12 @@ class RuleForm(BaseForm):
 
     def validate(self, extra_validators=None):
         """Run the field validators, then the SAT rules; errors land on their fields."""
+        for field in self:
+            # A field missing from the POST keeps the stored value (obj=), which may be a
+            # Decimal or an int: text validators and rules expect the text a person types.
+            if field.type in ("StringField", "TextAreaField", "HiddenField") and \
+                    field.data is not None and not isinstance(field.data, str):
+                field.data = str(field.data)
         valid = super().validate(extra_validators)
         findings = self.findings()
         self._apply(findings, names=None)

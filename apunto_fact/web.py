@@ -1,14 +1,22 @@
 """HTMX-aware response helpers shared by every blueprint."""
+import datetime
+
 from flask import make_response
 from flask import redirect
 from flask import render_template
 from flask import request
+from werkzeug.routing import IntegerConverter
 
 
 def is_htmx():
-    """Return True when the request was sent by htmx (and is not a boosted navigation)."""
-    return request.headers.get("HX-Request") == "true" and \
-        request.headers.get("HX-Boosted") != "true"
+    """Return True when htmx asked for a fragment (not a boosted navigation or history restore).
+
+    Back/Forward after a swap makes htmx fetch the URL with HX-History-Restore-Request and
+    replace the whole body: that request needs the full page, navigation and filters included.
+    """
+    headers = request.headers
+    return headers.get("HX-Request") == "true" and headers.get("HX-Boosted") != "true" and \
+        headers.get("HX-History-Restore-Request") != "true"
 
 
 def render(template, fragment=None, status=200, **context):
@@ -33,3 +41,28 @@ def redirect_to(url):
         response.headers["HX-Redirect"] = url
         return response
     return redirect(url, 303)
+
+
+# Ids and page numbers fit a 32-bit INTEGER column on every supported database.
+MAX_INT = 2**31 - 1
+
+
+def db_int(value):
+    """type= for request.args/form.get: an int a database column can hold, else ValueError."""
+    number = int(str(value).strip())
+    if not 0 <= number <= MAX_INT:
+        raise ValueError("out of range")
+    return number
+
+
+def db_date(value):
+    """type= for request.args.get: an ISO date (YYYY-MM-DD), else ValueError."""
+    return datetime.date.fromisoformat(str(value).strip()[:10])
+
+
+class BoundedIntConverter(IntegerConverter):
+    """<int:...> in URLs: larger numbers are a 404, not an overflow in the database."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_INT)
+        super().__init__(map, *args, **kwargs)

@@ -8,6 +8,7 @@ from . import alegra_cost
 from . import archive_month
 from . import rep_cost
 from . import catalog_search
+from . import home
 from . import memory
 from . import pages
 from . import startup
@@ -34,6 +35,7 @@ def main():
         with app.app_context():
             rows += catalog_search.run(client)
     rows += pages.run()
+    rows += home.run()
     rows += alegra_cost.requests_per_invoice()
     rows += alegra_cost.bulk()
     rows += rep_cost.requests_per_rep()

@@ -11,12 +11,14 @@ from apunto_fact.invoices import service as invoices
 from apunto_fact.invoices import stamping
 from apunto_fact.invoices.forms import InvoiceForm
 from apunto_fact.invoices.models import Invoice
+from apunto_fact.sandbox.api import CONTROL_HEADER
 from apunto_fact.sandbox.server import SandboxServer
 
 from .harness import signed_in_client
 
 EMAIL, TOKEN = "bench@sandbox.apunto.mx", "bench-token"
 LIMIT = 150
+CONTROL = {CONTROL_HEADER: "1"}  # the sandbox answers its /_sandbox switches only with this
 
 
 def _setup(folder, rate_limit=LIMIT):
@@ -55,11 +57,12 @@ def _draft(app, product_ids):
 
 
 def _stats(sandbox):
-    return requests.get(f"{sandbox.root}/_sandbox/stats", timeout=5).json()
+    return requests.get(f"{sandbox.root}/_sandbox/stats", headers=CONTROL, timeout=5).json()
 
 
 def _reset(sandbox):
-    requests.post(f"{sandbox.root}/_sandbox/stats/reset", timeout=5)
+    requests.post(f"{sandbox.root}/_sandbox/stats/reset", headers=CONTROL,
+                  timeout=5).raise_for_status()
 
 
 def _stamp(app, invoice_id):

@@ -6,12 +6,12 @@ import zipfile
 from datetime import date
 from decimal import Decimal
 
-import requests
 
 from apunto_fact.extensions import db
 from apunto_fact.invoices.models import Invoice
 from conftest import PRODUCT
 from conftest import sandbox_calls
+from conftest import sandbox_control
 from conftest import set_faults
 
 CFDI = "{http://www.sat.gob.mx/cfd/4}"
@@ -52,7 +52,7 @@ def _register(zf):
 
 def test_month_zip_holds_every_file_and_a_register_that_adds_up(invoicing, sandbox):
     invoices, other = _month_of_invoices(invoicing, sandbox)
-    requests.post(f"{sandbox.root}/_sandbox/stats/reset", timeout=5)
+    sandbox_control(sandbox, "stats/reset")
     # Alegra unreachable: every API call would fail; the export must not need any.
     set_faults(sandbox, rules=[{"path": "/", "status": 503, "times": None}])
     response = invoicing.user.get(f"/archivo/mes?mes={MONTH}")

@@ -11,6 +11,7 @@ import requests
 import conftest
 from apunto_fact.alegra import mapping
 from apunto_fact.sandbox.server import SandboxServer
+from conftest import SANDBOX_CONTROL
 from conftest import SANDBOX_EMAIL
 from conftest import SANDBOX_TOKEN
 from conftest import sandbox_calls
@@ -48,7 +49,8 @@ def store(sandbox):
 def seed_users_own_records(sandbox):
     """Records the user already had in Alegra, sharing prefixes with the app's."""
     add = lambda kind, body: requests.post(  # noqa: E731
-        f"{sandbox.root}/_sandbox/records/{kind}", json=body, timeout=5).json()["id"]
+        f"{sandbox.root}/_sandbox/records/{kind}", json=body, headers=SANDBOX_CONTROL,
+        timeout=5).json()["id"]
     own = {
         "contacts": [add("contacts", {"name": "XOCHILT CASAS CHAVEZ SUCURSAL",
                                       "identification": "CACX7605101P", "regime": "NO_REGIME",
@@ -96,7 +98,7 @@ def test_an_exact_match_is_linked_and_recorded(invoicing, sandbox, app, filters)
     theirs = requests.post(f"{sandbox.root}/_sandbox/records/contacts", json={
         "name": "XOCHILT CASAS CHAVEZ", "identification": "CACX7605101P8",
         "regime": "BUSINESS_ACTIVITIES_REGIME", "address": {"zipCode": "10740"}},
-        timeout=5).json()["id"]
+        headers=SANDBOX_CONTROL, timeout=5).json()["id"]
     invoice_id = invoicing.draft()
     invoicing.stamp(invoice_id)
     invoice = invoicing.invoice(invoice_id)

@@ -6,6 +6,7 @@ from apunto_fact.sandbox.server import SandboxServer
 from conftest import SANDBOX_EMAIL
 from conftest import SANDBOX_TOKEN
 from conftest import sandbox_calls
+from conftest import sandbox_control
 from conftest import set_faults
 
 PRODUCTS = [
@@ -55,8 +56,7 @@ def account(invoicing, sandbox):
 
 
 def requests_reset(sandbox):
-    import requests
-    requests.post(f"{sandbox.root}/_sandbox/stats/reset", timeout=5)
+    sandbox_control(sandbox, "stats/reset")
 
 
 def review(invoicing):

@@ -4,7 +4,6 @@ import xml.etree.ElementTree as ET
 from decimal import Decimal
 
 import pytest
-import requests
 
 from apunto_fact.audit.models import AlegraCall
 from apunto_fact.extensions import db
@@ -15,6 +14,7 @@ from conftest import SANDBOX_EMAIL
 from conftest import SANDBOX_TOKEN
 from conftest import instance_bytes
 from conftest import sandbox_calls
+from conftest import sandbox_control
 from conftest import set_faults
 
 TFD = "{http://www.sat.gob.mx/TimbreFiscalDigital}TimbreFiscalDigital"
@@ -50,7 +50,7 @@ def test_full_stamp_stores_uuid_and_files_identical_to_alegras(invoicing, sandbo
 def test_second_invoice_for_same_customer_and_products_is_one_request(invoicing, sandbox):
     first = invoicing.draft()
     assert invoicing.stamp(first).status_code == 200
-    requests.post(f"{sandbox.root}/_sandbox/stats/reset", timeout=5)
+    sandbox_control(sandbox, "stats/reset")
     second = invoicing.draft()
     assert invoicing.stamp(second).status_code == 200
     assert invoicing.invoice(second).status == "stamped"
@@ -62,7 +62,7 @@ def test_changed_customer_is_updated_once_before_stamping(invoicing, sandbox, ap
     invoicing.user.post(f"/clientes/{invoicing.customer_id}",
                         {**__import__("conftest").CUSTOMER, "email": "pagos@xochilt.mx"},
                         htmx=True)
-    requests.post(f"{sandbox.root}/_sandbox/stats/reset", timeout=5)
+    sandbox_control(sandbox, "stats/reset")
     invoicing.stamp(invoicing.draft())
     calls = sandbox_calls(sandbox)["calls"]
     assert calls == {"PUT /contacts/" + invoicing.invoice(1).customer.alegra_id: 1,
@@ -477,7 +477,7 @@ def test_changed_product_is_updated_once_before_stamping(invoicing, sandbox):
     product_id = invoicing.product_ids[0]
     assert invoicing.user.post(f"/productos/{product_id}", {**PRODUCT, "unit_price": "1100"},
                                htmx=True).status_code == 204
-    requests.post(f"{sandbox.root}/_sandbox/stats/reset", timeout=5)
+    sandbox_control(sandbox, "stats/reset")
     invoicing.stamp(invoicing.draft())
     calls = sandbox_calls(sandbox)["calls"]
     puts = [k for k in calls if k.startswith("PUT /items/")]

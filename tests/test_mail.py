@@ -3,7 +3,6 @@ import re
 import threading
 
 import pytest
-import requests
 
 from apunto_fact.audit.models import AlegraCall
 from apunto_fact.extensions import db
@@ -11,11 +10,12 @@ from apunto_fact.invoices.models import Invoice
 from apunto_fact.mail import service
 from apunto_fact.mail.models import EmailSend
 from conftest import sandbox_calls
+from conftest import sandbox_control
 from conftest import set_faults
 
 
 def sent(sandbox):
-    return requests.get(f"{sandbox.root}/_sandbox/emails", timeout=5).json()
+    return sandbox_control(sandbox, "emails", method="GET").json()
 
 
 @pytest.fixture

@@ -7,12 +7,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-import requests
 
 from apunto_fact.extensions import db
 from apunto_fact.payments.models import Payment
 from cfdi_check import xsd_errors
 from conftest import sandbox_calls
+from conftest import sandbox_control
 from conftest import set_faults
 
 PAGOS = "{http://www.sat.gob.mx/Pagos20}"
@@ -87,7 +87,7 @@ def test_invoice_shows_balance_and_two_partial_payments_end_at_zero(invoicing, a
 
 def test_one_payment_over_three_invoices_is_one_rep(invoicing, sandbox, app):
     invoices = [stamped(invoicing, quantity=q) for q in ("1", "2", "3")]
-    requests.post(f"{sandbox.root}/_sandbox/stats/reset", timeout=5)
+    sandbox_control(sandbox, "stats/reset")
     response = register(invoicing, [(i, i.total) for i in invoices])
     assert response.status_code == 200, response.get_data(as_text=True)[:2000]
     root = rep_of(invoicing, last_payment(app))
@@ -101,7 +101,7 @@ def test_one_payment_over_three_invoices_is_one_rep(invoicing, sandbox, app):
 def test_steady_state_rep_costs_one_request(invoicing, sandbox):
     invoice = stamped(invoicing)
     register(invoicing, [(invoice, "100.00")])
-    requests.post(f"{sandbox.root}/_sandbox/stats/reset", timeout=5)
+    sandbox_control(sandbox, "stats/reset")
     register(invoicing, [(invoice, "100.00")])
     assert sandbox_calls(sandbox)["calls"] == {"POST /payments": 1}
 
@@ -189,7 +189,7 @@ def test_unknown_rep_is_verified_by_reading_and_never_posted_again(invoicing, sa
     register(invoicing, [(invoice, "500.00")])
     payment = last_payment(app)
     assert payment.status == "unknown"
-    requests.post(f"{sandbox.root}/_sandbox/stats/reset", timeout=5)
+    sandbox_control(sandbox, "stats/reset")
     html = invoicing.user.post(f"/pagos/{payment.id}/verificar", htmx=True).get_data(
         as_text=True)
     assert 'id="rep-status">REP timbrado' in html
@@ -198,12 +198,11 @@ def test_unknown_rep_is_verified_by_reading_and_never_posted_again(invoicing, sa
 
 def test_reading_where_post_only_registers_stamps_that_same_payment(invoicing, sandbox, app):
     invoice = stamped(invoicing)
-    requests.post(f"{sandbox.root}/_sandbox/payments", json={"stamp_on_post": False}, timeout=5)
+    sandbox_control(sandbox, "payments", {"stamp_on_post": False})
     try:
         register(invoicing, [(invoice, "1160.00")])
     finally:
-        requests.post(f"{sandbox.root}/_sandbox/payments", json={"stamp_on_post": True},
-                      timeout=5)
+        sandbox_control(sandbox, "payments", {"stamp_on_post": True})
     payment = last_payment(app)
     assert payment.status == "stamped"
     assert rep_of(invoicing, payment).find(f".//{PAGOS}DoctoRelacionado").get(
@@ -271,7 +270,7 @@ def test_rep_is_sent_by_email_once(invoicing, sandbox, app):
     for _ in range(2):
         invoicing.user.post(f"/correo/payment/{payment.id}",
                             {"recipients": "pagos@cliente.mx", "send_token": token}, htmx=True)
-    emails = [e for e in requests.get(f"{sandbox.root}/_sandbox/emails", timeout=5).json()
+    emails = [e for e in sandbox_control(sandbox, "emails", method="GET").json()
               if e["uuid"] == payment.uuid]
     assert [e["emails"] for e in emails] == [["pagos@cliente.mx"]]
 

@@ -8,6 +8,7 @@ import requests
 from cfdi_check import xsd_errors
 from conftest import SANDBOX_EMAIL
 from conftest import SANDBOX_TOKEN
+from conftest import sandbox_control
 
 PAGOS = "{http://www.sat.gob.mx/Pagos20}"
 AUTH = (SANDBOX_EMAIL, SANDBOX_TOKEN)
@@ -111,9 +112,9 @@ def test_invoice_with_a_rep_in_force_is_not_cancelable(invoicing, sandbox):
 
 @pytest.fixture
 def stamp_only_by_route(sandbox):
-    requests.post(f"{sandbox.root}/_sandbox/payments", json={"stamp_on_post": False}, timeout=5)
+    sandbox_control(sandbox, "payments", {"stamp_on_post": False})
     yield
-    requests.post(f"{sandbox.root}/_sandbox/payments", json={"stamp_on_post": True}, timeout=5)
+    sandbox_control(sandbox, "payments", {"stamp_on_post": True})
 
 
 def test_reading_where_post_does_not_stamp(invoicing, sandbox, stamp_only_by_route):

@@ -80,6 +80,7 @@ def parse(form, customer, old_lines=(), attach=True):
         draft.global_meses = form.global_meses.data or None
         draft.global_anio = int(year) if year.isdigit() and len(year) == 4 else None
     old = {line.position: line for line in old_lines}
+    subtotal = Decimal(0)
     for position, entry in enumerate(form.lines):
         inputs = entry.form
         product_id = inputs.product_id.data
@@ -95,6 +96,11 @@ def parse(form, customer, old_lines=(), attach=True):
         for name, message in findings.errors.items() if attach else ():
             if name in inputs._fields and message not in inputs[name].errors:
                 inputs[name].errors = [*inputs[name].errors, message]
+        if findings.values["quantity"] is not None and findings.values["unit_price"] is not None:
+            subtotal += findings.values["quantity"] * findings.values["unit_price"]
+            if subtotal >= rules.MAX_INVOICE_SUBTOTAL and attach:
+                # Keeps every total within NUMERIC(18,6) on PostgreSQL (i10).
+                inputs.unit_price.errors = [*inputs.unit_price.errors, rules.TOTAL_TOO_LARGE]
         description = typed["description"] or (product.name if product else "")
         draft.lines.append(DraftLine(
             product=product if product is not None else getattr(source, "product", None),

@@ -19,6 +19,8 @@ from ..products.models import Product
 from ..sat import catalogs as cat
 from ..sat import rules
 from ..settings import alegra as connection
+from ..web import db_date
+from ..web import db_int
 from ..web import redirect_to
 from ..web import render
 from . import archive
@@ -48,8 +50,8 @@ def index():
     args = request.args
     text = args.get("q", "")[:100]
     status = args.get("estado", "") if args.get("estado") in STATUS_LABELS else ""
-    results = service.search(text, status, None, args.get("desde") or None,
-                             args.get("hasta") or None, args.get("page", 1, type=int))
+    results = service.search(text, status, None, args.get("desde", type=db_date),
+                             args.get("hasta", type=db_date), args.get("page", 1, type=db_int))
     return render("invoices/index.html", "invoices/_rows.html", results=results, q=text,
                   state=status, since=args.get("desde", ""), until=args.get("hasta", ""),
                   labels=STATUS_LABELS)
@@ -147,6 +149,28 @@ def _locked(invoice):
     return _panel(stamping.Outcome(invoice, notice=message, stale=True))
 
 
+@bp.post("/<int:invoice_id>/borrar")
+def delete(invoice_id):
+    """Delete a draft (never one that went to Alegra); a stale page gets the current state."""
+    invoice = _get(invoice_id)
+    title = invoice.title
+    if not service.delete_draft(invoice, request.form.get("version", type=db_int) or 0):
+        return _stale(invoice)
+    flash(f"{title} borrado.", "ok")
+    return redirect_to(url_for("invoices.index"))
+
+
+@bp.post("/<int:invoice_id>/duplicar")
+def duplicate(invoice_id):
+    """Any invoice copied into a new draft dated today (customer, terms and lines)."""
+    from ..home import today
+
+    copy = service.duplicate(_get(invoice_id), today())
+    flash(f"{copy.title}: copia de {_get(invoice_id).title}. Revísala y timbra cuando esté "
+          "lista.", "ok")
+    return redirect_to(url_for("invoices.show", invoice_id=copy.id))
+
+
 @bp.post("/calcular")
 def recalculate():
     """Live: totals, line amounts, field checks and the Timbrar button, without saving."""
@@ -165,8 +189,8 @@ def lines():
     """Add a product as a new line, or remove one; re-renders the lines and totals."""
     data = MultiDict(request.form)
     form = InvoiceForm(formdata=data)
-    add = request.form.get("_add_product", type=int)
-    remove = request.form.get("_remove", type=int)
+    add = request.form.get("_add_product", type=db_int)
+    remove = request.form.get("_remove", type=db_int)
     if add:
         product = db.session.get(Product, add)
         if product is not None and product.archived_at is None and \

@@ -203,6 +203,20 @@ def catalog_one(kind, doc_id):
 
 
 # -- test switches (not part of Alegra's API) ---------------------------------------------
+# A web page in the user's browser can send a cross-origin "simple" POST (text/plain) to
+# 127.0.0.1 without asking; a custom header forces a CORS preflight, which we never answer.
+CONTROL_HEADER = "X-Sandbox-Control"
+
+
+@admin.before_request
+def require_control_header():
+    """Accept test switches only from tools that send the custom header."""
+    if request.headers.get(CONTROL_HEADER) != "1":
+        return alegra_error(403, f"Los controles del sandbox requieren el encabezado "
+                                 f"{CONTROL_HEADER}: 1.")
+    return None
+
+
 @admin.post("/faults")
 def set_faults():
     """Configure latency, injected responses and the rate limit."""

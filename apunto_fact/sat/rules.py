@@ -324,7 +324,8 @@ def _check_uso(uso, regimen, rfc, findings):
 def check_payment(metodo, forma, findings):
     """PPD ⇒ forma 99 (40105); PUE ⇒ a real forma, not 99 (business rule, §6.3)."""
     if metodo not in cat.METODOS_PAGO:
-        findings.error("metodo_pago", "Elige PUE o PPD.")
+        findings.error("metodo_pago", "Elige cómo se paga: en una sola exhibición (PUE) o en "
+                                      "parcialidades o diferido (PPD).")
     if forma not in cat.FORMAS_PAGO:
         findings.error("forma_pago", "Elige una forma de pago del catálogo del SAT (CFDI40104).")
     elif metodo == "PPD" and forma != "99":
@@ -361,6 +362,13 @@ def check_company(data):
 
 
 MAX_CONCEPT_DECIMALS = 6
+
+
+# NUMERIC(18,6) stores amounts below 10^12. Taxes on top of the subtotal (IVA 16 % plus IEPS
+# up to 160 %) stay below 3x, so a subtotal under 10^11 keeps every total storable.
+MAX_INVOICE_SUBTOTAL = Decimal(10) ** 11
+TOTAL_TOO_LARGE = ("El importe total de la factura es demasiado grande (máximo "
+                   "99,999,999,999.99 antes de impuestos). Revisa cantidades y precios.")
 
 
 def parse_amount(raw, findings, field_name, *, positive=True, decimals=MAX_CONCEPT_DECIMALS,

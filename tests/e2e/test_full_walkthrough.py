@@ -2,11 +2,11 @@
 import xml.etree.ElementTree as ET
 
 import pytest
-import requests
 from playwright.sync_api import expect
 
 from conftest import SANDBOX_EMAIL
 from conftest import SANDBOX_TOKEN
+from conftest import sandbox_control
 from e2e.conftest import create_owner
 from e2e.conftest import htmx_idle
 
@@ -18,7 +18,7 @@ def first_run_and_connect(page, same_page):
     create_owner(page)
     with same_page():
         page.get_by_label("Usuario de la API (correo)").fill(SANDBOX_EMAIL)
-        page.get_by_label("API Key / token").fill(SANDBOX_TOKEN)
+        page.get_by_label("Token de la API").fill(SANDBOX_TOKEN)
         page.get_by_role("button", name="Guardar").click()
         expect(page.locator("#alegra-status")).to_contain_text("Conectado")
 
@@ -109,6 +109,7 @@ def test_the_whole_product(page, sandbox, same_page, tmp_path):
     with same_page():
         page.get_by_role("button", name="Timbrar factura").click()
         expect(page.locator("#invoice-status")).to_have_text("Timbrada")
+        expect(page.locator("#success")).to_contain_text("timbrada")
         uuid = page.locator("#uuid").inner_text().strip()
     assert len(uuid) == 36
     with page.expect_download() as xml_download:
@@ -122,13 +123,16 @@ def test_the_whole_product(page, sandbox, same_page, tmp_path):
     pdf_path = tmp_path / pdf_download.value.suggested_filename
     pdf_download.value.save_as(pdf_path)
     assert pdf_path.read_bytes().startswith(b"%PDF-") and uuid.encode() in pdf_path.read_bytes()
-    requests.post(f"{sandbox.root}/_sandbox/faults", json={"cancel_delay": 0}, timeout=5)
-    page.once("dialog", lambda dialog: dialog.accept())
+    sandbox_control(sandbox, "faults", {"cancel_delay": 0})
     with same_page():
         page.get_by_text("Cancelar esta factura ante el SAT").click()
+        page.get_by_label("Motivo (SAT)").select_option("01")
+        expect(page.get_by_label("Factura que la sustituye")).to_be_visible()
         page.get_by_label("Motivo (SAT)").select_option("02")
+        expect(page.get_by_label("Factura que la sustituye")).to_be_hidden()
         page.get_by_role("button", name="Cancelar factura").click()
         expect(page.locator("#invoice-status")).to_have_text("Cancelada", timeout=15_000)
+        expect(page.locator("#success")).to_contain_text("cancelada ante el SAT")
     assert page.js_errors == [], page.js_errors
 
 
@@ -147,7 +151,7 @@ def test_double_click_on_timbrar_makes_one_alegra_invoice(page, sandbox, same_pa
     ready_to_stamp(page, same_page)
     store = sandbox.app.extensions["sandbox"]["store"]
     before = store.count("invoices")
-    requests.post(f"{sandbox.root}/_sandbox/faults", json={"latency": 0.5}, timeout=5)
+    sandbox_control(sandbox, "faults", {"latency": 0.5})
     page.get_by_role("button", name="Timbrar factura").dblclick()
     expect(page.locator("#invoice-status")).to_have_text("Timbrada", timeout=15_000)
     assert store.count("invoices") == before + 1
