@@ -153,7 +153,7 @@ def delete(invoice_id):
     """Delete a draft (never one that went to Alegra); a stale page gets the current state."""
     invoice = _get(invoice_id)
     title = invoice.title
-    if not service.delete_draft(invoice, request.form.get("version", type=int) or 0):
+    if not service.delete_draft(invoice, request.form.get("version", type=db_int) or 0):
         return _stale(invoice)
     flash(f"{title} borrado.", "ok")
     return redirect_to(url_for("invoices.index"))
