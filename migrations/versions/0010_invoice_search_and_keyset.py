@@ -1,0 +1,37 @@
+"""invoice full-text search and keyset indexes
+
+Revision ID: 0010
+Revises: 0004
+Create Date: 2026-11-28 22:20:00
+
+"""
+from alembic import op
+
+from apunto_fact import fulltext
+
+
+# revision identifiers, used by Alembic.
+revision = '0010'
+down_revision = '0004'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('invoices', schema=None) as batch_op:
+        batch_op.drop_index('ix_invoices_status_date')
+        batch_op.create_index('ix_invoices_status_date', ['status', 'date', 'id'], unique=False)
+        batch_op.create_index('ix_invoices_date_id', ['date', 'id'], unique=False)
+        batch_op.create_index('ix_invoices_customer_date', ['customer_id', 'date', 'id'],
+                              unique=False)
+    # After the batch block: on SQLite it may rebuild the table, which drops triggers.
+    fulltext.install(op.get_bind())
+
+
+def downgrade():
+    fulltext.uninstall(op.get_bind())
+    with op.batch_alter_table('invoices', schema=None) as batch_op:
+        batch_op.drop_index('ix_invoices_customer_date')
+        batch_op.drop_index('ix_invoices_date_id')
+        batch_op.drop_index('ix_invoices_status_date')
+        batch_op.create_index('ix_invoices_status_date', ['status', 'date'], unique=False)
