@@ -1,9 +1,14 @@
-"""Synthetic but realistic data for the page benchmarks, inserted in bulk."""
+"""Synthetic but realistic data for the page benchmarks, inserted in bulk.
+
+Customers and products grow with invoices (a business with 1M invoices has more customers
+than one with 1k); the full-text index is filled by its triggers as rows arrive.
+"""
 import datetime
 import random
 import uuid
 
 from sqlalchemy import insert
+from sqlalchemy import text
 
 from apunto_fact.customers.models import Customer
 from apunto_fact.extensions import db
@@ -22,7 +27,7 @@ CHUNK = 5000
 def _rfc(index):
     digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
     tail = digits[index // 1296 % 36] + digits[index // 36 % 36] + digits[index % 36]
-    return f"CLI900101{tail}"
+    return f"CLI{90 + index // 46656:02d}0101{tail}"
 
 
 def _chunks(rows):
@@ -30,8 +35,17 @@ def _chunks(rows):
         yield rows[start:start + CHUNK]
 
 
-def populate(customers=20_000, products=5_000, invoices=1_000, seed=1):
+def sizes(invoices):
+    """Customers and products for a business with this many invoices."""
+    return {"customers": max(50, invoices // 5), "products": max(20, invoices // 20),
+            "invoices": invoices}
+
+
+def populate(customers=None, products=None, invoices=1_000, seed=1):
     """Insert customers, products and invoices (two lines each); return their counts."""
+    grown = sizes(invoices)
+    customers = customers or grown["customers"]
+    products = products or grown["products"]
     rng = random.Random(seed)
     now = utcnow()
     customer_rows = []
@@ -78,4 +92,22 @@ def populate(customers=20_000, products=5_000, invoices=1_000, seed=1):
     for chunk in _chunks(line_rows):
         db.session.execute(insert(InvoiceLine), chunk)
     db.session.commit()
+    after_bulk_load()
     return {"customers": customers, "products": products, "invoices": invoices}
+
+
+def after_bulk_load():
+    """What a database needs after rows arrived with explicit ids, outside the ORM.
+
+    PostgreSQL: move each id sequence past the highest id (else the next draft is a
+    duplicate key), then ANALYZE as autovacuum would. SQLite needs neither.
+    """
+    if db.engine.dialect.name != "postgresql":
+        return
+    for table in ("customers", "products", "invoices", "invoice_lines"):
+        db.session.execute(text(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+            f"coalesce((SELECT max(id) FROM {table}), 0) + 1, false)"))
+    db.session.commit()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("ANALYZE"))
