@@ -12,6 +12,9 @@ from .sat.search import fold
 
 TABLE = "invoice_search"
 MAX_WORDS = 6
+# Beyond this many matches, walking the invoices newest first and probing the match set
+# finds a page sooner than fetching and sorting every match.
+MANY = 1000
 
 # Serie+folio together (A152) and the folio alone (152); the UUID's dashes become spaces so
 # each group is a word; then the customer's folded name and RFC.
@@ -119,15 +122,26 @@ def words(query):
     return re.findall(r"[0-9a-z]+", fold(query))[:MAX_WORDS]
 
 
+def _match(dialect, query_words):
+    """SQL selecting the ids of invoices matching every word prefix, and its parameter."""
+    if dialect == "sqlite":
+        return (f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH :fts",
+                " ".join(f'"{w}"*' for w in query_words))
+    return (f"SELECT invoice_id FROM {TABLE} WHERE document @@ to_tsquery('simple', :fts)",
+            " & ".join(f"{w}:*" for w in query_words))
+
+
 def matching_ids(dialect, query_words):
     """A SELECT of the invoice ids whose index holds a word starting with each of query_words."""
-    if dialect == "sqlite":
-        expression = " ".join(f'"{w}"*' for w in query_words)
-        return text(f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH :fts").bindparams(
-            fts=expression)
-    expression = " & ".join(f"{w}:*" for w in query_words)
-    return text(f"SELECT invoice_id FROM {TABLE} WHERE document @@ "
-                "to_tsquery('simple', :fts)").bindparams(fts=expression)
+    sql, expression = _match(dialect, query_words)
+    return text(sql).bindparams(fts=expression)
+
+
+def few_ids(session, dialect, query_words):
+    """The matching ids when fewer than MANY match (reading stops there), else None."""
+    sql, expression = _match(dialect, query_words)
+    ids = session.execute(text(f"{sql} LIMIT {int(MANY)}"), {"fts": expression}).scalars().all()
+    return ids if len(ids) < MANY else None
 
 
 def is_index_table(name):

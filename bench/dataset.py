@@ -24,10 +24,17 @@ WORDS = ("ABARROTES CONSTRUCTORA COMERCIAL DISTRIBUIDORA SERVICIOS INDUSTRIAL GR
 CHUNK = 5000
 
 
-def _rfc(index):
-    digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    tail = digits[index // 1296 % 36] + digits[index // 36 % 36] + digits[index % 36]
-    return f"CLI{90 + index // 46656:02d}0101{tail}"
+def _rfc(name, rng, taken):
+    """An RFC shaped like a real one (initials, birth or founding date, homoclave), unique."""
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    words = name.split()
+    while True:
+        day = datetime.date(1960, 1, 1) + datetime.timedelta(days=rng.randint(0, 14_000))
+        rfc = (words[0][:2] + words[1][0] + day.strftime("%y%m%d")
+               + "".join(rng.choice(alphabet) for _ in range(3)))
+        if rfc not in taken:
+            taken.add(rfc)
+            return rfc
 
 
 def _chunks(rows):
@@ -48,10 +55,10 @@ def populate(customers=None, products=None, invoices=1_000, seed=1):
     products = products or grown["products"]
     rng = random.Random(seed)
     now = utcnow()
-    customer_rows = []
+    customer_rows, taken = [], set()
     for i in range(customers):
         name = f"{rng.choice(WORDS)} {rng.choice(WORDS)} {i:05d}"
-        rfc = _rfc(i)
+        rfc = _rfc(name, rng, taken)
         customer_rows.append({
             "rfc": rfc, "name": name, "regimen": "601", "uso_cfdi": "G03",
             "metodo_pago": "PUE", "forma_pago": "03", "credit_days": 0,

@@ -120,7 +120,10 @@ def measure(engine, invoices):
         params = _parameters(app, invoices)
         results = {}
         with Server(folder, url) as server:
+            only = os.environ.get("BENCH_PAGES", "").lower()
             for name, make_url, headers in _pages(params):
+                if only and only not in name.lower():
+                    continue
                 load(server, make_url, 4, WARMUP, headers)
                 for users in USERS:
                     runs = []

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy import text
 
+from apunto_fact import fulltext
 from apunto_fact.customers.models import Customer
 from apunto_fact.extensions import db
 from apunto_fact.invoices import service
@@ -72,6 +73,18 @@ def _found(app, words, **filters):
 ])
 def test_text_search_covers_serie_folio_uuid_name_and_rfc(app, listed, query, expected):
     assert _found(app, query) == {listed[key] for key in expected}
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("hermanos", ["draft", "a153"]), ("A152", ["a152"]), ("tahr", ["draft", "a153"])])
+def test_common_words_walk_the_list_with_the_same_result(app, listed, monkeypatch, query,
+                                                          expected):
+    monkeypatch.setattr(fulltext, "MANY", 1)
+    with app.app_context():
+        assert fulltext.few_ids(db.session, db.engine.dialect.name,
+                                fulltext.words(query)) is None
+        found = [i.id for i in service.search(query).items]
+    assert found == [listed[key] for key in expected]
 
 
 def test_search_index_follows_renames_edits_and_deletes(app, listed):
