@@ -107,10 +107,22 @@ def serve(host, port, sandbox):
                        err=True)
         else:
             _announce_sandbox(server)
+    _recover_in_background()
     click.echo(f"apunto-fact en http://{host}:{port}  (Ctrl+C para salir)")
     sys.stdout.flush()
     waitress_serve(current_app._get_current_object(), host=host, port=port, threads=8,
                    ident="apunto-fact")
+
+
+def _recover_in_background():
+    """Invoices a dead process left "stamping" are resolved by reading Alegra, at once."""
+    import threading
+
+    from .invoices import stamping
+
+    app = current_app._get_current_object()
+    threading.Thread(target=stamping.recover_at_start, args=(app,), daemon=True,
+                     name="recover-stamping").start()
 
 
 @click.command("sat-info")
@@ -147,6 +159,10 @@ def reconcile():
         before = invoice.status_label
         stamping.reconcile(invoice)
         click.echo(f"Factura #{invoice.id}: {before} → {invoice.status_label}")
+        if any(a.outcome == "duplicate" and a.void_status != "cancelled"
+               for a in invoice.attempts()):
+            click.echo(f"  ¡Atención! {stamping.duplicate_message(invoice)} Cancélalo desde la "
+                       f"página de la factura.")
     missing = stamping.missing_files()
     for invoice in missing:
         try:

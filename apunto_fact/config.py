@@ -12,8 +12,12 @@ DEFAULTS = {
     "ALEGRA_MAX_RATE_WAIT": 65.0,
     # Stamping waits on the PAC and the SAT: allow longer before calling it "unknown".
     "ALEGRA_STAMP_TIMEOUT": 60.0,
-    # An "unknown" invoice not found in Alegra after this long was never created.
-    "RECONCILE_GRACE_SECONDS": 120,
+    # An attempt not found in Alegra this long after its POST was never created. The grace
+    # period (RECONCILE_GRACE_SECONDS) is derived: connect + stamp read timeout + this margin;
+    # setting it lower is refused at start (the POST could still be in flight).
+    "RECONCILE_MARGIN_SECONDS": 60.0,
+    # Pause between retries of a read (doubles each time); tests set it to 0.
+    "ALEGRA_RETRY_BACKOFF": 0.5,
     "SANDBOX_EMAIL": "demo@sandbox.apunto.mx",
     "SANDBOX_TOKEN": "sbx-demo-7f3a9c2e41d8",
     "SANDBOX_PORT": 5001,
@@ -65,6 +69,25 @@ def load(app, test_config=None):
     app.config.setdefault("ARCHIVE_PATH", os.path.join(app.instance_path, "archivo"))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
+    derive_grace(app.config)
+
+
+class ConfigError(ValueError):
+    """A setting contradicts another one; the app refuses to start with it."""
+
+
+def derive_grace(cfg):
+    """Set RECONCILE_GRACE_SECONDS from the stamp POST's timeouts; refuse a shorter one."""
+    floor = float(cfg["ALEGRA_CONNECT_TIMEOUT"]) + float(cfg["ALEGRA_STAMP_TIMEOUT"]) + \
+        float(cfg["RECONCILE_MARGIN_SECONDS"])
+    given = cfg.get("RECONCILE_GRACE_SECONDS")
+    if given is None:
+        cfg["RECONCILE_GRACE_SECONDS"] = floor
+    elif float(given) < floor:
+        raise ConfigError(
+            f"RECONCILE_GRACE_SECONDS={given} is shorter than ALEGRA_CONNECT_TIMEOUT + "
+            f"ALEGRA_STAMP_TIMEOUT + RECONCILE_MARGIN_SECONDS = {floor:g}: an invoice could be "
+            f"declared not created while its POST is still in flight. Remove it or raise it.")
 
 
 def _instance_secret(instance_path):

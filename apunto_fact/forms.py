@@ -6,14 +6,49 @@ from flask import render_template
 from flask import request
 from flask import url_for
 from flask_wtf import FlaskForm
+from wtforms import Form
+from wtforms import PasswordField
 from wtforms import SelectChoice
+from wtforms import StringField
+from wtforms import TextAreaField
+from wtforms import ValidationError
+
+from .sat import rules
+
+
+def no_control_characters(multiline):
+    """WTForms validator: the one control-character rule (sat.rules) at the field."""
+    def check(_form, field):
+        message = rules.control_characters(field.data, multiline=multiline)
+        if message:
+            raise ValidationError(message)
+    return check
+
+
+class TextMeta:
+    """Form Meta that puts the control-character check on every text field it binds."""
+
+    def bind_field(self, form, unbound_field, options):
+        """Bind as usual, then add the check to text inputs (not passwords)."""
+        field = super().bind_field(form, unbound_field, options)
+        if isinstance(field, StringField) and not isinstance(field, PasswordField):
+            field.validators = [*field.validators,
+                                no_control_characters(isinstance(field, TextAreaField))]
+        return field
 
 
 class BaseForm(FlaskForm):
-    """A FlaskForm whose built-in WTForms messages are in Spanish."""
+    """A FlaskForm whose built-in WTForms messages are in Spanish; text is guarded."""
 
-    class Meta:
+    class Meta(TextMeta):
         locales = ["es_MX", "es"]
+
+
+class SubForm(Form):
+    """A plain sub-form (FieldList/FormField rows) with the same text guard."""
+
+    class Meta(TextMeta):
+        pass
 
 
 def choices(pairs, placeholder=None):

@@ -79,6 +79,7 @@ def app_config(tmp_path, migrated_db, sandbox_server):
         "SANDBOX_TOKEN": SANDBOX_TOKEN,
         "ALEGRA_STATUS_READ_TIMEOUT": 2.0,
         "ALEGRA_READ_TIMEOUT": 2.0,
+        "ALEGRA_RETRY_BACKOFF": 0,
     }
 
 
@@ -258,8 +259,18 @@ class Invoicing:
         assert response.status_code == 204, response.get_data(as_text=True)[:3000]
         return int(response.headers["HX-Redirect"].rsplit("/", 1)[1])
 
-    def stamp(self, invoice_id, **kwargs):
-        return self.user.post(f"/facturas/{invoice_id}/timbrar", self.form(**kwargs), htmx=True)
+    def stamp(self, invoice_id, version=None, **kwargs):
+        """Press Timbrar on the editor as last drawn (the stored version unless given)."""
+        data = {**self.form(**kwargs), "version": str(version or self.version(invoice_id))}
+        return self.user.post(f"/facturas/{invoice_id}/timbrar", data, htmx=True)
+
+    def save(self, invoice_id, version=None, **kwargs):
+        """Press Guardar on the editor as last drawn (the stored version unless given)."""
+        data = {**self.form(**kwargs), "version": str(version or self.version(invoice_id))}
+        return self.user.post(f"/facturas/{invoice_id}", data, htmx=True)
+
+    def version(self, invoice_id):
+        return self.invoice(invoice_id).version
 
     def invoice(self, invoice_id):
         with self.app.app_context():

@@ -3,7 +3,6 @@ from datetime import date
 
 from wtforms import DateField
 from wtforms import FieldList
-from wtforms import Form
 from wtforms import FormField
 from wtforms import HiddenField
 from wtforms import IntegerField
@@ -14,11 +13,13 @@ from wtforms.validators import Length
 from wtforms.validators import Optional
 
 from ..forms import BaseForm
+from ..forms import SubForm
 from ..forms import choices
 from ..forms import mark_sent
 from ..forms import strip
 from ..sat import catalogs as cat
 from ..sat import rules
+from . import editor
 
 CURRENCIES = {"MXN": "MXN - Peso mexicano", "USD": "USD - Dólar estadounidense",
               "EUR": "EUR - Euro", "CAD": "CAD - Dólar canadiense", "GBP": "GBP - Libra esterlina",
@@ -26,7 +27,7 @@ CURRENCIES = {"MXN": "MXN - Peso mexicano", "USD": "USD - Dólar estadounidense"
 MAX_LINES = 200
 
 
-class LineForm(Form):
+class LineForm(SubForm):
     """One concepto as typed; SAT keys and taxes come from the product, not the browser."""
 
     product_id = IntegerField(validators=[Optional()])
@@ -41,6 +42,8 @@ class InvoiceForm(BaseForm):
     """Header and lines of a draft invoice."""
 
     customer_id = HiddenField()
+    # The version of the invoice this editor shows: a save or stamp of an older one is refused.
+    version = HiddenField()
     date = DateField("Fecha", default=date.today, validators=[Optional()],
                      render_kw={"required": False})
     currency = SelectField("Moneda", choices=choices(CURRENCIES), default="MXN")
@@ -78,31 +81,35 @@ class InvoiceForm(BaseForm):
         for name, value in sent.items():
             mark_sent(self[name], value, self[name].data != value)
 
-    def check(self, customer, today=None):
+    def check(self, customer, today=None, old_lines=()):
         """Number and SAT checks of what was typed; errors land on their fields.
 
-        Errors already present come from WTForms' own validators (lengths, a bad date):
-        they are remembered as structural, because they alone keep a draft from being saved.
+        Errors already present come from WTForms' own validators (lengths, a bad date,
+        control characters): they are structural, because they alone keep a draft from being
+        saved. Leaves the parsed editor in ``self.draft``.
         """
         self.structural = bool(self.errors)
         header = rules.check_invoice_header(
             {"date": self.date.data, "currency": self.currency.data,
+             "observations": self.observations.data,
              "exchange_rate": self.exchange_rate.data, "uso_cfdi": self.uso_cfdi.data,
              "metodo_pago": self.metodo_pago.data, "forma_pago": self.forma_pago.data},
             customer, today or date.today())
         for name, message in header.errors.items():
             self[name].errors = [*self[name].errors, message]
-        for entry in self.lines:
-            line = entry.form
-            findings = rules.Findings()
-            rules.parse_amount(line.quantity.data, findings, "quantity", what="La cantidad")
-            rules.parse_amount(line.unit_price.data, findings, "unit_price")
-            rules.parse_amount(line.discount_pct.data or "0", findings, "discount_pct",
-                               positive=False, decimals=2, what="El descuento")
-            if not line.description.data:
-                findings.error("description", "Escribe la descripción.")
-            for name, message in findings.errors.items():
-                line[name].errors = [*line[name].errors, message]
+        self.draft = editor.parse(self, customer, old_lines)
+        return self.draft
+
+    def parsed(self, customer, old_lines=()):
+        """The editor's value: the one check() made, or a parse that marks no field."""
+        if getattr(self, "draft", None) is None:
+            self.draft = editor.parse(self, customer, old_lines, attach=False)
+        return self.draft
+
+    def submitted_version(self):
+        """The version the editor was showing, or None when missing or not a number."""
+        raw = (self.version.data or "").strip()
+        return int(raw) if raw.isdigit() else None
 
     def savable(self):
         """True when a draft can be stored: fields fit and every amount parses.

@@ -1,25 +1,31 @@
-"""Invoices, their lines, and the explicit, persisted stamping state."""
+"""Invoices and their lines; the state machine lives in apunto_fact.documents."""
 from ..dbtypes import Money
+from ..documents import StatefulDocument
+from ..documents.states import CANCEL_PENDING  # noqa: F401 - re-exported for templates/tests
+from ..documents.states import CANCELLED  # noqa: F401
+from ..documents.states import DRAFT  # noqa: F401
+from ..documents.states import EDITABLE  # noqa: F401
+from ..documents.states import LABELS as STATUS_LABELS  # noqa: F401
+from ..documents.states import REJECTED  # noqa: F401
+from ..documents.states import STAMPED  # noqa: F401
+from ..documents.states import STAMPING  # noqa: F401
+from ..documents.states import UNKNOWN  # noqa: F401
 from ..extensions import db
 from ..timeutil import utcnow
 
-# draft ─claim→ stamping ─ok→ stamped ─void→ cancel_pending → cancelled
-#   ▲              │ └─4xx→ rejected (editable) ─claim→ stamping
-#   └── edit ──────┘ └─timeout/5xx→ unknown ─reconcile (read only)→ stamped | rejected | draft
-DRAFT, STAMPING, STAMPED, REJECTED, UNKNOWN = "draft", "stamping", "stamped", "rejected", "unknown"
-CANCEL_PENDING, CANCELLED = "cancel_pending", "cancelled"
-EDITABLE = (DRAFT, REJECTED)
-STATUS_LABELS = {
-    DRAFT: "Borrador", STAMPING: "Timbrando…", STAMPED: "Timbrada", REJECTED: "Rechazada",
-    UNKNOWN: "Por verificar", CANCEL_PENDING: "En proceso de cancelación",
-    CANCELLED: "Cancelada",
-}
+# The editable fields of a line, as the editor sends them, in order (the one list).
+LINE_INPUTS = ("product_id", "description", "quantity", "unit_price", "discount_pct")
+# What a line copies from its product, so later catalog edits don't change a draft.
+LINE_SNAPSHOT = ("clave_prod_serv", "clave_unidad", "objeto_imp", "iva", "ieps", "ret_isr",
+                 "ret_iva")
+LINE_FIELDS = LINE_INPUTS[1:] + LINE_SNAPSHOT
 
 
-class Invoice(db.Model):
+class Invoice(StatefulDocument, db.Model):
     """A CFDI de ingreso: a draft until Alegra stamps it."""
 
     __tablename__ = "invoices"
+    DOCUMENT_TYPE = "invoice"
     __table_args__ = (
         # The list filters by status and shows newest first: walking this index in date
         # order stops after one page instead of sorting every invoice of that status.
@@ -39,25 +45,17 @@ class Invoice(db.Model):
     metodo_pago = db.Column(db.String(3), nullable=False)
     forma_pago = db.Column(db.String(2), nullable=False)
     observations = db.Column(db.String(500))
-    status = db.Column(db.String(20), nullable=False, default=DRAFT)
     subtotal = db.Column(Money, nullable=False, default=0)
     discount = db.Column(Money, nullable=False, default=0)
     taxes = db.Column(Money, nullable=False, default=0)
     retentions = db.Column(Money, nullable=False, default=0)
     total = db.Column(Money, nullable=False, default=0)
-    # Written before the POST and kept in Alegra's "observations": how a timed-out attempt
-    # is found again by reading, never by posting a second time.
-    attempt_marker = db.Column(db.String(40), unique=True)
-    attempt_started_at = db.Column(db.DateTime)
     alegra_id = db.Column(db.String(40), index=True)
     serie = db.Column(db.String(25))
     folio = db.Column(db.String(40))
     uuid = db.Column(db.String(36), unique=True)
     stamped_at = db.Column(db.String(30))
     alegra_total = db.Column(Money)
-    problem_code = db.Column(db.String(40))
-    problem_message = db.Column(db.Text)
-    problem_field = db.Column(db.String(40))
     cancel_motive = db.Column(db.String(2))
     cancel_replacement_uuid = db.Column(db.String(36))
     cancel_requested_at = db.Column(db.DateTime)
@@ -70,16 +68,6 @@ class Invoice(db.Model):
     customer = db.relationship("Customer", lazy="joined")
     lines = db.relationship("InvoiceLine", order_by="InvoiceLine.position",
                             cascade="all, delete-orphan", back_populates="invoice")
-
-    @property
-    def status_label(self):
-        """The state in Spanish."""
-        return STATUS_LABELS.get(self.status, self.status)
-
-    @property
-    def editable(self):
-        """Drafts and rejected invoices can change; nothing else can."""
-        return self.status in EDITABLE
 
     @property
     def number(self):

@@ -7,6 +7,7 @@ from flask import url_for
 from ..sat import rules
 from ..settings import alegra
 from ..settings import company
+from .models import LINE_FIELDS
 
 
 @dataclass(frozen=True)
@@ -19,13 +20,14 @@ class Problem:
 
 
 def _line_data(line):
-    return {name: getattr(line, name) for name in (
-        "description", "quantity", "unit_price", "discount_pct", "clave_prod_serv",
-        "clave_unidad", "objeto_imp", "iva", "ieps", "ret_isr", "ret_iva")}
+    return {name: getattr(line, name) for name in LINE_FIELDS}
 
 
 def problems(invoice, today=None):
-    """Return the Problems that block stamping (empty when it can go to Alegra)."""
+    """Return the Problems that block stamping (empty when it can go to Alegra).
+
+    invoice is a stored Invoice or the editor's parsed value (editor.Draft): same fields.
+    """
     found = []
     conn = alegra.connection()
     if conn.status != "connected":
@@ -45,7 +47,7 @@ def problems(invoice, today=None):
                                  url_for("customers.edit", customer_id=customer.id)))
     header = rules.check_invoice_header(
         {"date": invoice.date, "currency": invoice.currency,
-         "exchange_rate": invoice.exchange_rate, "uso_cfdi": invoice.uso_cfdi,
+         "observations": invoice.observations, "exchange_rate": invoice.exchange_rate, "uso_cfdi": invoice.uso_cfdi,
          "metodo_pago": invoice.metodo_pago, "forma_pago": invoice.forma_pago},
         customer, today or date.today())
     found += [Problem(field, message) for field, message in header.errors.items()]

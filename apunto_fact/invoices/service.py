@@ -1,30 +1,19 @@
 """Drafts: build an invoice from the editor's data, save it, list and search invoices."""
 import datetime
 from dataclasses import dataclass
-from decimal import Decimal
-from decimal import InvalidOperation
 
 import sqlalchemy as sa
 
+from .. import documents
 from .. import fulltext
 from ..customers.models import Customer
 from ..extensions import db
-from ..products.models import Product
 from .models import Invoice
+from .models import LINE_FIELDS
 from .models import InvoiceLine
 from .totals import compute
 
-SNAPSHOT = ("clave_prod_serv", "clave_unidad", "objeto_imp", "iva", "ieps", "ret_isr",
-            "ret_iva")
 PAGE_SIZE = 25
-
-
-def _decimal(text, default=None):
-    try:
-        value = Decimal(str(text).replace(",", "").replace("$", "").strip())
-        return value if value.is_finite() else default
-    except (InvalidOperation, ValueError):
-        return default
 
 
 def customer_of(form):
@@ -33,52 +22,43 @@ def customer_of(form):
     return db.session.get(Customer, int(raw)) if raw and str(raw).isdigit() else None
 
 
-def apply(invoice, form, customer):
-    """Copy the editor's data onto invoice (persistent or transient) and its lines.
-
-    SAT keys and taxes are copied from the product on the server: a crafted POST cannot
-    change them. A line whose product disappeared keeps what it had.
-    """
+def apply(invoice, draft):
+    """Copy a parsed editor (editor.Draft) onto invoice and its lines; return the totals."""
     with db.session.no_autoflush:
-        invoice.customer = customer
-        invoice.date = form.date.data
-        invoice.currency = form.currency.data or "MXN"
-        invoice.exchange_rate = _decimal(form.exchange_rate.data) \
-            if invoice.currency != "MXN" else None
-        invoice.uso_cfdi = form.uso_cfdi.data or ""
-        invoice.metodo_pago = form.metodo_pago.data or ""
-        invoice.forma_pago = form.forma_pago.data or ""
-        invoice.observations = form.observations.data or None
+        invoice.customer = draft.customer
+        invoice.date = draft.date
+        invoice.currency = draft.currency
+        invoice.exchange_rate = draft.exchange_rate
+        invoice.uso_cfdi, invoice.metodo_pago = draft.uso_cfdi, draft.metodo_pago
+        invoice.forma_pago, invoice.observations = draft.forma_pago, draft.observations
         old = {line.position: line for line in invoice.lines}
         lines = []
-        for position, entry in enumerate(form.lines):
-            data = entry.form
+        for position, parsed in enumerate(draft.lines):
             line = old.get(position) or InvoiceLine()
-            product = db.session.get(Product, data.product_id.data) \
-                if data.product_id.data else None
-            line.position, line.product = position, product
-            if product is not None:
-                for name in SNAPSHOT:
-                    setattr(line, name, getattr(product, name))
-            line.description = data.description.data or (product.name if product else "")
-            line.quantity = _decimal(data.quantity.data, Decimal(0))
-            line.unit_price = _decimal(data.unit_price.data, Decimal(0))
-            line.discount_pct = _decimal(data.discount_pct.data or "0", Decimal(0))
+            line.position, line.product = position, parsed.product
+            for name in LINE_FIELDS:
+                setattr(line, name, getattr(parsed, name))
             lines.append(line)
         invoice.lines = lines
-        totals = compute(invoice.lines)
+        totals = compute(draft.lines)
         invoice.subtotal, invoice.discount = totals.subtotal, totals.discount
         invoice.taxes, invoice.retentions = totals.taxes_total, totals.retentions_total
         invoice.total = totals.total
     return totals
 
 
-def save(invoice, form, customer):
-    """Apply and persist a draft."""
-    totals = apply(invoice, form, customer)
+def save(invoice, draft, version=None):
+    """Persist a draft; an existing invoice only if still editable at version.
+
+    Returns False (nothing written) when the invoice changed since the editor showed it.
+    The version bump comes first, so the edit and a stamp claim exclude each other.
+    """
+    if invoice.id is not None and (version is None or not documents.touch(invoice, version)):
+        return False
+    apply(invoice, draft)
     db.session.add(invoice)
     db.session.commit()
-    return totals
+    return True
 
 
 def line_from_product(product):

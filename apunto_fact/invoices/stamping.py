@@ -1,24 +1,34 @@
-"""Stamping, reconciling and cancelling invoices through Alegra, never twice.
+"""Stamping, reconciling and cancelling invoices through Alegra, exactly once.
 
-The move to "stamping" is one conditional UPDATE, so a double click, two tabs or two
-workers make one Alegra call. Before the POST a unique marker is stored in the invoice
-and sent in Alegra's ``observations``; when the answer is lost (timeout, dropped
-connection, 5xx) the invoice becomes "unknown" and is resolved only by reading Alegra
-for that marker, never by posting again (alegra-api.md §6.4, §9).
+The move to "stamping" is one guarded UPDATE (documents.transition) on the version the user
+saw, so a double click, two tabs, a stale tab or two workers make at most one Alegra call,
+and the payload is built from exactly the version that won. Every attempt gets its own
+marker, kept forever in stamp_attempts and sent in Alegra's ``observations``; when an answer
+is lost the invoice becomes "unknown" and is resolved only by reading Alegra under every
+marker, never by posting again (alegra-api.md §6.4, §9).
 """
+import json
 import logging
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import update
 
 from .. import crypto
+from .. import documents
 from ..alegra import AlegraError
 from ..alegra import mapping
+from ..documents import Problem
+from ..documents import StampAttempt
+from ..documents import owner
+from ..documents import problem_values
+from ..documents import transition
 from ..extensions import db
+from ..money import fmt as money_fmt
 from ..settings import alegra as connection
+from .. import timeutil
 from ..timeutil import utcnow
 from . import archive
 from . import hints
@@ -36,9 +46,15 @@ from .models import Invoice
 from .totals import compute
 
 log = logging.getLogger(__name__)
-STALE_STAMPING = timedelta(minutes=5)
 # Alegra refused the data itself (not the credentials, the plan or the rate).
 DATA_REJECTIONS = {400, 404, 409, 422}
+# The SAT motive for a CFDI that should never have existed: an error, nothing replaces it.
+DUPLICATE_MOTIVE = "02"
+# How long reconcile keeps looking for a late CFDI of an attempt it concluded was not created.
+LATE_WINDOW = timedelta(days=3)
+STALE_MESSAGE = ("Esta factura cambió en otra ventana o pestaña mientras la tenías abierta; "
+                 "no se guardó ni se timbró nada de lo que enviaste. Este es su estado actual: "
+                 "revísalo y vuelve a intentarlo.")
 
 
 @dataclass
@@ -48,67 +64,96 @@ class Outcome:
     invoice: Invoice
     blocked: list = None   # readiness problems that kept us from calling Alegra
     notice: str = None     # e.g. "another tab is already stamping"
+    stale: bool = False    # refused: based on an older version than the one stored
 
 
-def _claim(invoice, from_states, to_state, **values):
-    """Atomically move invoice from one of from_states to to_state; return True if we won."""
-    result = db.session.execute(
-        update(Invoice).where(Invoice.id == invoice.id, Invoice.status.in_(from_states))
-        .values(status=to_state, updated_at=utcnow(), **values))
-    db.session.commit()
-    db.session.refresh(invoice)
-    return result.rowcount == 1
+def grace_seconds(config=None):
+    """How long after its POST an attempt may still turn into a CFDI in Alegra."""
+    return (config or current_app.config)["RECONCILE_GRACE_SECONDS"]
 
 
-def _problem(invoice, status, err=None, message=None, field=None, code=None):
-    invoice.status = status
-    if err is not None:
-        code, field, hint = hints.explain(err)
-        message = err.message + (f"\n{hint}" if hint else "")
-    invoice.problem_code, invoice.problem_field, invoice.problem_message = code, field, message
-    db.session.commit()
+def _set_problem(invoice, to, problem, message, field=None, ref=None, only_from=(STAMPING,)):
+    return transition(invoice, to, only_from=only_from,
+                      **problem_values(problem, message, field, ref))
 
 
-def stamp(invoice):
-    """Stamp an editable invoice in Alegra; return an Outcome."""
+def _alegra_problem(err):
+    """(problem, message, field, ref) for an error Alegra answered with."""
+    code, field, hint = hints.explain(err)
+    problem = Problem.SAT if code and code.startswith("CFDI") else Problem.ALEGRA
+    return problem, err.message + (f"\n{hint}" if hint else ""), field, code
+
+
+def stamp(invoice, version):
+    """Stamp version of an editable invoice in Alegra; return an Outcome."""
+    if invoice.version != version:
+        return Outcome(invoice, notice=STALE_MESSAGE, stale=True)
     problems = readiness.problems(invoice)
     if problems:
         return Outcome(invoice, blocked=problems)
-    marker = secrets.token_hex(10)
     previous = invoice.status
-    if not _claim(invoice, EDITABLE, STAMPING, attempt_marker=marker,
-                  attempt_started_at=utcnow(), problem_code=None, problem_message=None,
-                  problem_field=None):
-        return Outcome(invoice, notice="Esta factura ya se está timbrando (o ya se timbró) en "
-                                       "otra ventana; este es su estado actual.")
+    if not transition(invoice, STAMPING, version=version, only_from=EDITABLE, commit=False,
+                      **problem_values()):
+        if invoice.editable:
+            return Outcome(invoice, notice=STALE_MESSAGE, stale=True)
+        return Outcome(invoice, stale=True, notice=(
+            "Esta factura ya se está timbrando (o ya se timbró) en otra ventana; este es su "
+            "estado actual."))
+    marker = secrets.token_hex(10)
+    attempt = StampAttempt.open_for(invoice, marker, invoice.version, owner=owner.me())
+    owner.hold(marker)
+    db.session.commit()
+    try:
+        _send(invoice, attempt, previous)
+    finally:
+        owner.release(marker)
+    return Outcome(invoice)
+
+
+def _send(invoice, attempt, previous):
     try:
         client = connection.make_client(invoice_id=invoice.id)
-        payload = _payload(client, invoice, marker)
+        payload, lookup = _payload(client, invoice, attempt.marker)
     except AlegraError as exc:
         # Nothing was posted for this invoice yet: it stays editable, no folio was used.
-        _problem(invoice, REJECTED if exc.status in DATA_REJECTIONS else previous, err=exc)
-        return Outcome(invoice)
+        _not_sent(attempt)
+        problem, message, field, ref = _alegra_problem(exc)
+        _set_problem(invoice, REJECTED if exc.status in DATA_REJECTIONS else previous,
+                     problem, message, field, ref)
+        return
     except (sync.SetupMissing, crypto.KeyProblem, connection.NotConfigured) as exc:
-        _problem(invoice, previous, message=str(exc), code="configuracion")
-        return Outcome(invoice)
+        _not_sent(attempt)
+        _set_problem(invoice, previous, Problem.CONFIGURATION, str(exc))
+        return
     except Exception:  # noqa: BLE001 - a bug must not leave the invoice stuck in "stamping"
         db.session.rollback()
         log.exception("Preparing invoice %s for Alegra failed", invoice.id)
-        _problem(invoice, previous, code="interno", message=(
-            "Ocurrió un error inesperado antes de enviar la factura a Alegra; no se creó "
-            "nada ni se usó folio. Intenta de nuevo."))
-        return Outcome(invoice)
+        _not_sent(attempt)
+        _set_problem(invoice, previous, Problem.INTERNAL, (
+            "Ocurrió un error inesperado en esta aplicación antes de enviar la factura a "
+            "Alegra; no se creó nada ni se usó folio. Intenta de nuevo."))
+        return
+    attempt.lookup_params = lookup
+    attempt.posted_at = utcnow()
+    attempt.total = invoice.total
+    db.session.commit()
     try:
         body = client.post("/invoices?fields=pdf,xml", payload,
                            read_timeout=current_app.config["ALEGRA_STAMP_TIMEOUT"])
     except AlegraError as err:
-        _after_failed_post(client, invoice, previous, err)
-        return Outcome(invoice)
-    _stamped(invoice, mapping.invoice_from_alegra(body), client)
-    return Outcome(invoice)
+        _after_failed_post(client, invoice, attempt, previous, err)
+        return
+    _stamped(invoice, attempt, mapping.invoice_from_alegra(body), client)
+
+
+def _not_sent(attempt):
+    db.session.rollback()
+    attempt.outcome, attempt.finished_at = "not_sent", utcnow()
+    db.session.commit()
 
 
 def _payload(client, invoice, marker):
+    """The POST body from the invoice as stored (the claimed version), and its lookup."""
     contact_id = sync.ensure_contact(client, invoice.customer)
     totals = compute(invoice.lines)
     lines, retentions = [], {}
@@ -118,33 +163,54 @@ def _payload(client, invoice, marker):
             rid = sync.retention_id(client, kind, getattr(line, kind))
             retentions[rid] = retentions.get(rid, 0) + amount
     due = invoice.date + timedelta(days=invoice.customer.credit_days or 0)
-    return mapping.invoice_payload(invoice, contact_id, lines, list(retentions.items()),
-                                   sync.template_id(client), marker, due)
+    payload = mapping.invoice_payload(invoice, contact_id, lines, list(retentions.items()),
+                                      sync.template_id(client), marker, due)
+    return payload, {"client_id": contact_id, "date": invoice.date.isoformat()}
 
 
-def _after_failed_post(client, invoice, previous, err):
+def _after_failed_post(client, invoice, attempt, previous, err):
     if err.maybe_sent:
         # Alegra may have created and stamped it: find out by reading, never re-post.
-        _problem(invoice, UNKNOWN, message=(
+        attempt.outcome = "unknown"
+        problem = Problem.TIMEOUT if err.kind == "timeout" else Problem.CONNECTION
+        _set_problem(invoice, UNKNOWN, problem, (
             f"{err.message} No sabemos si Alegra alcanzó a timbrarla. Presiona «Verificar "
-            f"con Alegra»; no vuelvas a timbrarla a ciegas."), code=err.kind)
+            f"con Alegra»; no vuelvas a timbrarla a ciegas."))
         reconcile(invoice, client)
-    elif err.status == 429:
+        return
+    attempt.outcome, attempt.finished_at = "rejected", utcnow()
+    if err.status == 429:
         wait = f" en {err.reset} s" if err.reset is not None else ""
-        _problem(invoice, previous, message=f"Alegra recibió demasiadas solicitudes; intenta "
-                                            f"de nuevo{wait}. No se creó la factura.",
-                 code="429")
+        _set_problem(invoice, previous, Problem.RATE_LIMITED, (
+            f"Alegra recibió demasiadas solicitudes; intenta de nuevo{wait}. No se creó la "
+            f"factura."), ref="429")
     else:
-        _problem(invoice, REJECTED, err=err)
+        # Credentials, plan or permission (401/402/403): nothing is wrong with the invoice.
+        problem, message, field, ref = _alegra_problem(err)
+        _set_problem(invoice, REJECTED if err.status in DATA_REJECTIONS else previous, problem,
+                     message, field, ref)
 
 
-def _stamped(invoice, info, client):
-    invoice.status = STAMPED
-    invoice.alegra_id, invoice.uuid = info.id, info.uuid
-    invoice.serie, invoice.folio, invoice.stamped_at = info.serie, info.folio, info.stamped_at
-    invoice.alegra_total = info.total
-    invoice.problem_code = invoice.problem_message = invoice.problem_field = None
-    db.session.commit()
+def _stamped(invoice, attempt, info, client, only_from=(STAMPING, UNKNOWN)):
+    """Adopt info (found under attempt's marker) as the invoice's CFDI."""
+    attempt.outcome, attempt.finished_at = "stamped", utcnow()
+    attempt.alegra_id, attempt.uuid = info.id, info.uuid
+    values = {"alegra_id": info.id, "uuid": info.uuid, "serie": info.serie,
+              "folio": info.folio, "stamped_at": info.stamped_at, "alegra_total": info.total,
+              **problem_values()}
+    if info.total is not None and info.total != invoice.total:
+        # Never silent: the CFDI is what counts, and the user must know it differs.
+        log.warning("Invoice %s: Alegra's total %s differs from ours %s (attempt %s)",
+                    invoice.id, info.total, invoice.total, attempt.marker)
+        values.update(problem_values(Problem.TOTALS_DIFFER, (
+            f"Alegra timbró un total de {money_fmt(info.total)} y aquí la factura suma "
+            f"{money_fmt(invoice.total)}. El CFDI timbrado es el que vale: revisa el XML y, si "
+            f"no es correcto, cancélalo y emite uno nuevo.")))
+    if not transition(invoice, STAMPED, only_from=only_from, **values):
+        db.session.rollback()
+        log.error("Invoice %s was %s when its CFDI %s arrived", invoice.id, invoice.status,
+                  info.uuid)
+        return
     fetch_files(invoice, client, info)
 
 
@@ -165,45 +231,193 @@ def fetch_files(invoice, client, info=None):
         return False
 
 
+# -- reading Alegra -----------------------------------------------------------------------
 def reconcile(invoice, client=None):
-    """Resolve unknown, stale stamping and pending-cancel invoices by reading Alegra."""
-    if invoice.status == STAMPING and invoice.attempt_started_at and \
-            utcnow() - invoice.attempt_started_at > STALE_STAMPING:
-        invoice.status = UNKNOWN
-        db.session.commit()
-    if invoice.status not in (UNKNOWN, CANCEL_PENDING):
+    """Resolve stuck, unknown and pending-cancel invoices by reading Alegra; find duplicates."""
+    if invoice.status == STAMPING and not _maybe_alive(invoice):
+        # The process that claimed it is gone: no waiting, read Alegra now.
+        for attempt in invoice.attempts():
+            if attempt.outcome is None:
+                attempt.outcome = "unknown"
+        _set_problem(invoice, UNKNOWN, Problem.CONNECTION, (
+            "La aplicación se detuvo mientras timbraba esta factura; se está verificando con "
+            "Alegra si alcanzó a timbrarse."))
+    voids = [a for a in invoice.attempts() if a.void_status == "requested"]
+    if invoice.status not in (UNKNOWN, CANCEL_PENDING) and not _searchable(invoice) and \
+            not voids:
         return invoice
     try:
         client = client or connection.make_client(invoice_id=invoice.id)
-        if invoice.status == UNKNOWN:
-            _resolve_unknown(client, invoice)
-        else:
+        for attempt in voids:
+            _settle_void(client, invoice, attempt)
+        if invoice.status == CANCEL_PENDING:
             _resolve_cancel(client, invoice)
+        elif invoice.status == UNKNOWN or _searchable(invoice):
+            _resolve_by_markers(client, invoice)
     except (AlegraError, crypto.KeyProblem, connection.NotConfigured) as exc:
+        db.session.rollback()
         log.info("Invoice %s still unresolved: %s", invoice.id, exc)
     return invoice
 
 
-def _find_by_marker(client, invoice):
-    params = {"client_id": invoice.customer.alegra_id, "date": invoice.date.isoformat()}
-    for row in client.list_all("/invoices", params):
-        info = mapping.invoice_from_alegra(row)
-        if info.marker == invoice.attempt_marker:
-            return info
-    return None
+def _maybe_alive(invoice):
+    """True while some open attempt's sender may still be working (another thread or host)."""
+    open_attempts = [a for a in invoice.attempts() if a.outcome is None]
+    return any(not owner.sender_dead(a.owner, a.marker) and not _past_grace(a)
+               for a in open_attempts)
 
 
-def _resolve_unknown(client, invoice):
-    info = _find_by_marker(client, invoice)
-    if info is not None and info.uuid and info.emission_status in mapping.STAMPED_STATUSES:
-        _stamped(invoice, info, client)
-    elif info is not None and info.emission_status == mapping.REJECTED:
-        _problem(invoice, REJECTED, message="El SAT rechazó la factura (según Alegra). Revisa "
-                                            "los datos del cliente y vuelve a timbrar.")
-    elif info is None and utcnow() - invoice.attempt_started_at > timedelta(
-            seconds=current_app.config["RECONCILE_GRACE_SECONDS"]):
-        _problem(invoice, DRAFT, message="Alegra no registró esta factura: no se usó ningún "
-                                         "folio. Ya puedes timbrarla de nuevo.", code="no-creada")
+def _past_grace(attempt):
+    sent = attempt.posted_at or attempt.started_at
+    return utcnow() - sent > timedelta(seconds=grace_seconds())
+
+
+def _in_flight(attempt):
+    """Could Alegra still create a CFDI for this attempt?"""
+    if attempt.outcome not in (None, "unknown"):
+        return False
+    if attempt.posted_at is None and owner.sender_dead(attempt.owner, attempt.marker):
+        return False  # its process died before posting: nothing was sent
+    return not _past_grace(attempt)
+
+
+def _searchable(invoice):
+    """Attempts whose CFDI could exist without the invoice knowing it (late answers)."""
+    since = utcnow() - LATE_WINDOW
+    return any(a.outcome in ("unknown", "not_found") and a.posted_at and a.posted_at > since
+               for a in invoice.attempts())
+
+
+def _find(client, invoice, attempts):
+    """{attempt: InvoiceInfo} for every attempt whose marker Alegra holds."""
+    by_marker = {a.marker: a for a in attempts}
+    params = [json.loads(text) for text in sorted({a.lookup for a in attempts if a.lookup})]
+    if not params and invoice.customer is not None and invoice.customer.alegra_id:
+        params = [{"client_id": invoice.customer.alegra_id, "date": invoice.date.isoformat()}]
+    found = {}
+    for query in params:
+        for row in client.list_all("/invoices", query):
+            info = mapping.invoice_from_alegra(row)
+            if info.marker in by_marker:
+                found[by_marker[info.marker]] = info
+    return found
+
+
+def _resolve_by_markers(client, invoice):
+    attempts = [a for a in invoice.attempts() if a.posted_at or a.outcome in (None, "unknown")]
+    found = _find(client, invoice, attempts)
+    stamped = {a: i for a, i in found.items()
+               if i.uuid and (i.emission_status in mapping.STAMPED_STATUSES or
+                              i.emission_status in (mapping.CANCELLED, mapping.CANCEL_WAITING))}
+    if invoice.uuid is None and stamped:
+        # Adopt the newest attempt's CFDI: it was built from the newest version.
+        keep = max(stamped, key=lambda a: a.id)
+        only = (UNKNOWN, STAMPING, DRAFT, REJECTED)
+        _stamped(invoice, keep, stamped.pop(keep), client, only_from=only)
+    for attempt, info in stamped.items():
+        if info.uuid != invoice.uuid:
+            _duplicate(invoice, attempt, info)
+    if invoice.status != UNKNOWN:
+        db.session.commit()
+        return
+    rejected = [a for a, i in found.items() if i.emission_status == mapping.REJECTED]
+    if rejected:
+        for attempt in rejected:
+            attempt.outcome, attempt.finished_at = "rejected", utcnow()
+        _set_problem(invoice, REJECTED, Problem.SAT, (
+            "El SAT rechazó la factura (según Alegra). Revisa los datos del cliente y vuelve "
+            "a timbrar."), only_from=(UNKNOWN,))
+        return
+    waiting = [a for a in attempts if _in_flight(a)]
+    if waiting:
+        until = max((a.posted_at or a.started_at) for a in waiting) + timedelta(
+            seconds=grace_seconds())
+        invoice.problem_code, invoice.problem_field = Problem.IN_FLIGHT.value, None
+        invoice.problem_message = (
+            "Alegra todavía no tiene registrada esta factura, pero el envío aún puede llegar. "
+            "No la timbres de nuevo: presiona «Verificar con Alegra» en unos momentos. Si "
+            f"para las {_clock(until)} no aparece, sabremos que no se creó.")
+        db.session.commit()
+        return
+    for attempt in attempts:
+        if attempt.outcome in (None, "unknown"):
+            attempt.outcome, attempt.finished_at = "not_found", utcnow()
+    _set_problem(invoice, DRAFT, Problem.NOT_CREATED, (
+        "Alegra no registró esta factura: no se usó ningún folio. Ya puedes timbrarla de "
+        "nuevo."), only_from=(UNKNOWN,))
+
+
+def _clock(moment):
+    return timeutil.fmt(moment, "%H:%M:%S")
+
+
+def _duplicate(invoice, attempt, info):
+    """A second CFDI for this invoice exists in Alegra: say so, offer to cancel it."""
+    if attempt.outcome != "duplicate":
+        log.error("Invoice %s has a second CFDI %s (attempt %s) besides %s", invoice.id,
+                  info.uuid, attempt.marker, invoice.uuid)
+    attempt.outcome, attempt.finished_at = "duplicate", attempt.finished_at or utcnow()
+    attempt.alegra_id, attempt.uuid = info.id, info.uuid
+    if info.emission_status == mapping.CANCELLED:
+        attempt.void_status = "cancelled"
+    invoice.problem_code, invoice.problem_field = Problem.DUPLICATE.value, None
+    invoice.problem_message = duplicate_message(invoice)
+    db.session.commit()
+
+
+def duplicate_message(invoice):
+    """What the invoice page and reconcile say about extra CFDIs."""
+    extra = [a for a in invoice.attempts() if a.outcome == "duplicate"]
+    open_ones = [a for a in extra if a.void_status != "cancelled"]
+    uuids = ", ".join(a.uuid for a in open_ones) or "ninguno pendiente"
+    return (f"Alegra tiene {len(extra) + 1} CFDI para esta misma factura (un envío que no "
+            f"respondió a tiempo sí se timbró). El válido es {invoice.uuid}; sobra: {uuids}. "
+            f"Cancela el sobrante con el motivo {DUPLICATE_MOTIVE} (comprobante emitido con "
+            f"errores sin relación).")
+
+
+def _settle_void(client, invoice, attempt):
+    """Read how the cancellation of an extra CFDI ended."""
+    info = mapping.invoice_from_alegra(client.get(f"/invoices/{attempt.alegra_id}"))
+    if info.emission_status == mapping.CANCELLED:
+        attempt.void_status = "cancelled"
+    elif info.emission_status in mapping.STAMPED_STATUSES:
+        attempt.void_status = "refused"
+    _duplicate_settled(invoice)
+
+
+def _duplicate_settled(invoice):
+    """Clear the duplicate problem once every extra CFDI is cancelled."""
+    if all(a.void_status == "cancelled" for a in invoice.attempts() if a.outcome == "duplicate"):
+        if invoice.problem_code == Problem.DUPLICATE.value:
+            invoice.problem_code = invoice.problem_message = None
+    else:
+        invoice.problem_message = duplicate_message(invoice)
+    db.session.commit()
+
+
+def cancel_duplicate(invoice, attempt_id):
+    """Ask Alegra to cancel an extra CFDI of invoice (motive 02); return an Outcome."""
+    attempt = db.session.get(StampAttempt, attempt_id)
+    if attempt is None or attempt.document_id != invoice.id or \
+            attempt.document_type != Invoice.DOCUMENT_TYPE or attempt.outcome != "duplicate" \
+            or attempt.void_status == "cancelled":
+        return Outcome(invoice, notice="Ese CFDI sobrante ya no está pendiente de cancelar.")
+    try:
+        client = connection.make_client(invoice_id=invoice.id)
+        body = client.post(f"/invoices/{attempt.alegra_id}/void",
+                           mapping.void_payload(DUPLICATE_MOTIVE))
+    except (crypto.KeyProblem, connection.NotConfigured) as exc:
+        return Outcome(invoice, notice=str(exc))
+    except AlegraError as err:
+        return Outcome(invoice, notice=f"Alegra no canceló el CFDI sobrante: {err.message}")
+    status = mapping.invoice_from_alegra(body).emission_status
+    attempt.void_status = "cancelled" if status == mapping.CANCELLED else "requested"
+    _duplicate_settled(invoice)
+    return Outcome(invoice, notice=(
+        f"Se pidió a Alegra cancelar el CFDI sobrante {attempt.uuid} con el motivo "
+        f"{DUPLICATE_MOTIVE}." if attempt.void_status != "cancelled" else
+        f"El CFDI sobrante {attempt.uuid} quedó cancelado."))
 
 
 def _resolve_cancel(client, invoice):
@@ -211,21 +425,19 @@ def _resolve_cancel(client, invoice):
     if info.emission_status == mapping.CANCEL_WAITING:
         return  # the SAT or the receiver has not answered yet
     if info.emission_status == mapping.CANCELLED:
-        invoice.status, invoice.cancelled_at = CANCELLED, utcnow()
-        invoice.problem_message = None
+        transition(invoice, CANCELLED, only_from=(CANCEL_PENDING,), cancelled_at=utcnow(),
+                   problem_message=None)
     elif info.emission_status in mapping.STAMPED_STATUSES:
-        invoice.status = STAMPED
-        invoice.problem_code = "cancelacion-rechazada"
-        invoice.problem_message = ("La cancelación no procedió: el receptor la rechazó o el SAT "
-                                   "no la aceptó. La factura sigue vigente.")
-    db.session.commit()
+        transition(invoice, STAMPED, only_from=(CANCEL_PENDING,), **problem_values(
+            Problem.CANCEL_REFUSED, "La cancelación no procedió: el receptor la rechazó o el "
+                                    "SAT no la aceptó. La factura sigue vigente."))
 
 
 def cancel(invoice, motive, replacement_uuid=None):
     """Ask Alegra to cancel a stamped invoice with a SAT motive; return an Outcome."""
-    if not _claim(invoice, (STAMPED,), CANCEL_PENDING, cancel_motive=motive,
-                  cancel_replacement_uuid=replacement_uuid, cancel_requested_at=utcnow(),
-                  problem_code=None, problem_message=None, problem_field=None):
+    if not transition(invoice, CANCEL_PENDING, only_from=(STAMPED,), cancel_motive=motive,
+                      cancel_replacement_uuid=replacement_uuid, cancel_requested_at=utcnow(),
+                      **problem_values()):
         return Outcome(invoice, notice="Solo una factura timbrada se puede cancelar; este es su "
                                        "estado actual.")
     try:
@@ -233,7 +445,8 @@ def cancel(invoice, motive, replacement_uuid=None):
         body = client.post(f"/invoices/{invoice.alegra_id}/void",
                            mapping.void_payload(motive, replacement_uuid))
     except (crypto.KeyProblem, connection.NotConfigured) as exc:
-        _problem(invoice, STAMPED, message=str(exc), code="configuracion")
+        _set_problem(invoice, STAMPED, Problem.CONFIGURATION, str(exc),
+                     only_from=(CANCEL_PENDING,))
         return Outcome(invoice)
     except AlegraError as err:
         if err.maybe_sent:
@@ -241,18 +454,28 @@ def cancel(invoice, motive, replacement_uuid=None):
                                        "solicitado. Se verificará con Alegra.")
             db.session.commit()
         else:
-            _problem(invoice, STAMPED, err=err)
+            problem, message, field, ref = _alegra_problem(err)
+            _set_problem(invoice, STAMPED, problem, message, field, ref,
+                         only_from=(CANCEL_PENDING,))
         return Outcome(invoice)
     if mapping.invoice_from_alegra(body).emission_status == mapping.CANCELLED:
-        invoice.status, invoice.cancelled_at = CANCELLED, utcnow()
-        db.session.commit()
+        transition(invoice, CANCELLED, only_from=(CANCEL_PENDING,), cancelled_at=utcnow())
     return Outcome(invoice)
 
 
 def pending():
-    """Invoices that reconcile should look at."""
+    """Invoices that reconcile should look at (including late CFDIs of old attempts)."""
+    late = db.select(StampAttempt.document_id).where(
+        StampAttempt.document_type == Invoice.DOCUMENT_TYPE,
+        StampAttempt.outcome.in_(("unknown", "not_found")),
+        StampAttempt.posted_at > utcnow() - LATE_WINDOW)
+    voids = db.select(StampAttempt.document_id).where(
+        StampAttempt.document_type == Invoice.DOCUMENT_TYPE,
+        StampAttempt.void_status == "requested")
     return db.session.query(Invoice).filter(
-        Invoice.status.in_((UNKNOWN, CANCEL_PENDING, STAMPING))).order_by(Invoice.id).all()
+        Invoice.status.in_(documents.states.IN_PROGRESS) | Invoice.id.in_(late) |
+        Invoice.id.in_(voids)
+    ).order_by(Invoice.id).all()
 
 
 def missing_files():
@@ -262,3 +485,22 @@ def missing_files():
         (Invoice.xml_path.is_(None)) | (Invoice.pdf_path.is_(None))).all()
 
 
+def recover_at_start(app, sleep=time.sleep):
+    """Resolve, right away, what a dead process left in "stamping" (serve start-up).
+
+    Reads Alegra at once; while an attempt may still be in flight it reads again every few
+    seconds until its grace period ends, so nobody has to press «Verificar».
+    """
+    with app.app_context():
+        pause = max(1.0, grace_seconds() / 10)
+        deadline = time.monotonic() + grace_seconds() + pause
+        while True:
+            waiting = 0
+            for invoice in pending():
+                if invoice.status in (STAMPING, UNKNOWN):
+                    reconcile(invoice)
+                    waiting += invoice.status in (STAMPING, UNKNOWN)
+            db.session.remove()
+            if not waiting or time.monotonic() > deadline:
+                return
+            sleep(pause)

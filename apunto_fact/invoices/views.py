@@ -10,6 +10,7 @@ from flask import url_for
 from werkzeug.datastructures import MultiDict
 
 from .. import catalog
+from ..documents import states
 from ..customers.models import Customer
 from ..extensions import db
 from ..forms import LIVE_SYNC
@@ -24,7 +25,10 @@ from . import readiness
 from . import service
 from . import stamping
 from .forms import InvoiceForm
-from .models import DRAFT
+from .models import CANCEL_PENDING
+from .models import CANCELLED
+from .models import LINE_INPUTS
+from .models import STAMPED
 from .models import STATUS_LABELS
 from .models import Invoice
 from .totals import compute
@@ -55,13 +59,14 @@ def index():
 def _editor_context(form, invoice, customer, **extra):
     """Everything the editor shows: form, totals and what blocks stamping."""
     form.refresh(customer)
-    preview = invoice if invoice is not None and not invoice.editable else Invoice(status=DRAFT)
-    if preview.editable:
-        # The preview is transient: totals and readiness of what is on screen, never saved.
-        totals = service.apply(preview, form, customer)
+    if invoice is not None and not invoice.editable:
+        totals, problems = compute(invoice.lines), []
     else:
-        totals = compute(preview.lines)
-    problems = readiness.problems(preview) if preview.editable else []
+        # One parse of what is on screen feeds the totals and the readiness check.
+        draft = form.parsed(customer, invoice.lines if invoice is not None else ())
+        totals, problems = compute(draft.lines), readiness.problems(draft)
+    if invoice is not None:
+        form.version.data = str(invoice.version)
     return {"form": form, "invoice": invoice, "customer": customer, "totals": totals,
             "problems": problems, **extra}
 
@@ -70,13 +75,14 @@ def _form_for(invoice):
     if invoice is None:
         return InvoiceForm()
     data = {"customer_id": invoice.customer_id or "", "date": invoice.date,
+            "version": str(invoice.version),
             "currency": invoice.currency, "uso_cfdi": invoice.uso_cfdi,
             "exchange_rate": f"{invoice.exchange_rate}" if invoice.exchange_rate else "",
             "metodo_pago": invoice.metodo_pago, "forma_pago": invoice.forma_pago,
             "observations": invoice.observations or "",
-            "lines": [{"product_id": line.product_id, "description": line.description,
-                       "quantity": f"{line.quantity}", "unit_price": f"{line.unit_price}",
-                       "discount_pct": f"{line.discount_pct}"} for line in invoice.lines]}
+            "lines": [{"product_id": line.product_id, **{
+                name: f"{getattr(line, name)}" for name in LINE_INPUTS[1:]}}
+                for line in invoice.lines]}
     return InvoiceForm(formdata=None, data=data)
 
 
@@ -90,24 +96,26 @@ def show(invoice_id):
         return render(EDITOR, PANEL, **_editor_context(form, invoice, service.customer_of(form)))
     if invoice is not None and not invoice.editable:
         return _locked(invoice)
-    form, customer = _submitted()
+    form, customer = _submitted(invoice)
     if not form.savable():
         return _unsavable(form, invoice, customer)
+    new = invoice is None
     invoice = invoice or Invoice()
-    service.save(invoice, form, customer)
-    if invoice_id is None:
+    if not service.save(invoice, form.draft, form.submitted_version()):
+        return _stale(invoice)
+    if new:
         flash("Borrador guardado.", "ok")
         return redirect_to(url_for("invoices.show", invoice_id=invoice.id))
     return render(EDITOR, PANEL, **_editor_context(form, invoice, customer,
                                                    saved="Borrador guardado."))
 
 
-def _submitted():
-    """The editor as posted, checked: (form, its customer)."""
+def _submitted(invoice=None):
+    """The editor as posted, checked and parsed once: (form, its customer)."""
     form = InvoiceForm()
     customer = service.customer_of(form)
     form.validate()
-    form.check(customer)
+    form.check(customer, old_lines=invoice.lines if invoice is not None else ())
     return form, customer
 
 
@@ -116,10 +124,21 @@ def _unsavable(form, invoice, customer):
     return render(EDITOR, PANEL, status=422, **_editor_context(form, invoice, customer))
 
 
+def _stale(invoice):
+    """The invoice changed since the page was drawn: show it as it is now (409)."""
+    db.session.refresh(invoice)
+    if not invoice.editable:
+        return _locked(invoice)
+    return _panel(stamping.Outcome(invoice, notice=stamping.STALE_MESSAGE, stale=True))
+
+
 def _locked(invoice):
-    message = ("Esta factura ya está timbrada y no se puede modificar. Para corregirla, "
-               "cancélala con el motivo 01 y emite una nueva.")
-    return _panel(stamping.Outcome(invoice, notice=message), status=409)
+    message = ("Esta factura ya no es un borrador (está «" + invoice.status_label.lower() +
+               "») y no se puede modificar; no se guardó lo que enviaste. Este es su estado "
+               "actual.")
+    if invoice.status in (STAMPED, CANCELLED, CANCEL_PENDING):
+        message += " Para corregirla, cancélala con el motivo 01 y emite una nueva."
+    return _panel(stamping.Outcome(invoice, notice=message, stale=True))
 
 
 @bp.post("/calcular")
@@ -177,21 +196,24 @@ def pick_product():
 
 @bp.post("/<int:invoice_id>/timbrar")
 def stamp(invoice_id):
-    """Save what is on screen, then stamp; the result replaces the panel in place."""
+    """Save what is on screen, then stamp that very version; the result replaces the panel."""
     invoice = _get(invoice_id)
     if not invoice.editable:
-        return _panel(stamping.Outcome(invoice, notice="Esta factura ya no es un borrador; "
-                                                       "este es su estado actual."), status=409)
-    form, customer = _submitted()
+        return _locked(invoice)
+    form, customer = _submitted(invoice)
     if not form.savable():
         return _unsavable(form, invoice, customer)
-    service.save(invoice, form, customer)
-    outcome = stamping.stamp(invoice)
-    return _panel(outcome, status=422 if outcome.blocked else 200, form=form)
+    if not service.save(invoice, form.draft, form.submitted_version()):
+        return _stale(invoice)
+    outcome = stamping.stamp(invoice, invoice.version)
+    return _panel(outcome, status=422 if outcome.blocked else 200,
+                  form=form if invoice.editable else None)
 
 
 def _panel(outcome, status=200, form=None):
     invoice = outcome.invoice
+    if outcome.stale:
+        status, form = 409, None
     form = form or _form_for(invoice)
     context = _editor_context(form, invoice, invoice.customer, notice=outcome.notice,
                               blocked=outcome.blocked)
@@ -210,6 +232,12 @@ def status(invoice_id):
     """Polled while a cancellation is pending."""
     invoice = stamping.reconcile(_get(invoice_id))
     return _panel(stamping.Outcome(invoice))
+
+
+@bp.post("/<int:invoice_id>/cancelar-sobrante/<int:attempt_id>")
+def cancel_duplicate(invoice_id, attempt_id):
+    """Cancel an extra CFDI Alegra holds for this invoice (motive 02)."""
+    return _panel(stamping.cancel_duplicate(_get(invoice_id), attempt_id))
 
 
 @bp.post("/<int:invoice_id>/cancelar")
@@ -237,7 +265,7 @@ def replacements(invoice):
     """Stamped invoices of the same customer that can replace this one (motive 01)."""
     return db.session.query(Invoice).filter(
         Invoice.customer_id == invoice.customer_id, Invoice.id != invoice.id,
-        Invoice.status == "stamped").order_by(Invoice.id.desc()).limit(50).all()
+        Invoice.status == STAMPED).order_by(Invoice.id.desc()).limit(50).all()
 
 
 @bp.get("/<int:invoice_id>/<any(xml, pdf):kind>")
@@ -287,5 +315,5 @@ def line_live(index, name, label):
 
 @bp.app_context_processor
 def cancel_motives():
-    """The SAT cancellation motives for the cancel form."""
-    return {"cancel_motives": cat.MOTIVOS_CANCELACION}
+    """The SAT cancellation motives for the cancel form, and the state names for templates."""
+    return {"cancel_motives": cat.MOTIVOS_CANCELACION, "states": states}

@@ -80,7 +80,8 @@ class RateLimiter:
             if allowed:
                 used += 1
             self._users[user] = (start, used)
-        reset = max(0, math.ceil(start + self.window - now))
+        # window - elapsed, not (start + window) - now: the latter's float error gave 61 s.
+        reset = max(0, math.ceil(self.window - (now - start)))
         return allowed, max(0, self.limit - used), reset
 
     def configure(self, limit=None, window=None):

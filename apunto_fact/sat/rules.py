@@ -21,6 +21,33 @@ from .search import PRODUCTOS
 from .search import UNIDADES
 from .search import fold
 
+# Below U+0020 and U+007F: not allowed in XML 1.0 (NUL, VT, ESC...) or invisible and
+# meaningless in a CFDI. Tab and newline only where a field holds several lines.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+CONTROL_CHARACTERS_ONE_LINE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def control_characters(text, multiline=False):
+    """Spanish message when text holds a control character (None when it is clean)."""
+    if not isinstance(text, str):
+        return None
+    pattern = CONTROL_CHARACTERS if multiline else CONTROL_CHARACTERS_ONE_LINE
+    found = pattern.search(text)
+    if found is None:
+        return None
+    code = f"U+{ord(found.group(0)):04X}"
+    return (f"El texto tiene un carácter de control invisible ({code}), quizá pegado de otro "
+            f"programa; bórralo y escríbelo de nuevo.")
+
+
+def check_text(data, findings, multiline=("observations",)):
+    """Record a control-character error for every text value of data (one rule, every form)."""
+    for name, value in data.items():
+        message = control_characters(value, multiline=name in multiline)
+        if message:
+            findings.error(name, message)
+
+
 # XSD t_RFC (uppercase only) — §2.1
 RFC_PATTERN = re.compile(
     r"[A-Z&Ñ]{3,4}[0-9]{2}(0[1-9]|1[012])(0[1-9]|[12][0-9]|3[01])[A-Z0-9]{2}[0-9A]")
@@ -60,6 +87,7 @@ class Findings:
 
     errors: dict = field(default_factory=dict)
     warnings: dict = field(default_factory=dict)
+    values: dict = field(default_factory=dict)  # what parsed (amounts as Decimal)
 
     def error(self, name, message):
         """Record the first error of a field."""
@@ -197,6 +225,7 @@ def check_regimen(regimen, persona, findings, code="CFDI40158"):
 def check_customer(data, company_cp=None):
     """Check a customer's fiscal data (rules 1, 2, 4, 6–13, 25); return Findings."""
     findings = Findings()
+    check_text(data, findings)
     rfc = check_rfc(data.get("rfc"))
     if rfc.error:
         findings.error("rfc", rfc.error)
@@ -254,6 +283,7 @@ def allowed_formas(metodo):
 def check_company(data):
     """Check the emisor's fiscal data (rules 1, 5, 9, 24); return Findings."""
     findings = Findings()
+    check_text(data, findings)
     rfc = check_rfc(data.get("rfc"))
     if rfc.generic:
         findings.error("rfc", "Tu empresa no puede usar un RFC genérico.")
@@ -296,6 +326,7 @@ def parse_amount(raw, findings, field_name, *, positive=True, decimals=MAX_CONCE
 def check_product(data):
     """Check a product (rules 19, 21, 22, 23, 25 and Alegra's name length); return Findings."""
     findings = Findings()
+    check_text(data, findings)
     name = (data.get("name") or "").strip()
     if not 2 <= len(name) <= 50:
         # Alegra limits the item name that becomes the concepto's description.
@@ -353,6 +384,7 @@ MAX_DAYS_BACK = 3  # the PAC certifies only within 72 h of the Fecha (cfdi40-rul
 def check_invoice_header(data, customer, today):
     """Invoice-level rules: date (24), currency/rate (16), uso (10), payment (12, 13)."""
     findings = Findings()
+    check_text({"observations": data.get("observations")}, findings)
     issued = data.get("date")
     if issued is None:
         findings.error("date", "Escribe la fecha de la factura.")
@@ -370,7 +402,8 @@ def check_invoice_header(data, customer, today):
             findings.error("exchange_rate", f"Para facturar en {currency} escribe el tipo de "
                                             f"cambio en pesos (CFDI40115).")
         else:
-            parse_amount(rate, findings, "exchange_rate", what="El tipo de cambio")
+            findings.values["exchange_rate"] = parse_amount(
+                rate, findings, "exchange_rate", what="El tipo de cambio")
     else:
         findings.error("currency", "Elige una moneda del catálogo del SAT (CFDI40113).")
     check_payment(data.get("metodo_pago"), data.get("forma_pago"), findings)
@@ -401,10 +434,15 @@ def check_line(data):
         findings.error("description", "Escribe la descripción del concepto.")
     elif len(description) > 1000 or "|" in description:
         findings.error("description", "Hasta 1000 caracteres y sin «|».")
-    parse_amount(data.get("quantity"), findings, "quantity", what="La cantidad")
-    parse_amount(data.get("unit_price"), findings, "unit_price")
+    elif control_characters(description):
+        findings.error("description", control_characters(description))
+    values = findings.values
+    values["quantity"] = parse_amount(data.get("quantity"), findings, "quantity",
+                                      what="La cantidad")
+    values["unit_price"] = parse_amount(data.get("unit_price"), findings, "unit_price")
     discount = parse_amount(data.get("discount_pct") or "0", findings, "discount_pct",
                             positive=False, decimals=2, what="El descuento")
+    values["discount_pct"] = discount
     if discount is not None and discount > 100:
         findings.error("discount_pct", "El descuento es un porcentaje de 0 a 100.")
     if PRODUCTOS.get(data.get("clave_prod_serv")) is None:

@@ -93,6 +93,7 @@ def make_client(conn=None, invoice_id=None, **overrides):
         "connect_timeout": cfg["ALEGRA_CONNECT_TIMEOUT"],
         "read_timeout": cfg["ALEGRA_READ_TIMEOUT"],
         "max_rate_wait": cfg["ALEGRA_MAX_RATE_WAIT"],
+        "backoff": cfg["ALEGRA_RETRY_BACKOFF"],
         **overrides,
     }
     return AlegraClient(base_url(conn.environment), conn.api_email,

@@ -1,7 +1,7 @@
 """invoice full-text search and keyset indexes
 
 Revision ID: 0010
-Revises: 0004
+Revises: 0005
 Create Date: 2026-11-28 22:20:00
 
 """
@@ -12,7 +12,7 @@ from apunto_fact import fulltext
 
 # revision identifiers, used by Alembic.
 revision = '0010'
-down_revision = '0004'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
