@@ -49,8 +49,11 @@ def _draft(app, product_ids):
                      f"lines-{i}-description": f"Concepto {i}"})
     with app.test_request_context(method="POST", data=data):
         form = InvoiceForm(meta={"csrf": False})
+        customer = invoices.customer_of(form)
+        form.validate()
+        form.check(customer)
         invoice = Invoice()
-        invoices.save(invoice, form, invoices.customer_of(form))
+        invoices.save(invoice, form.draft)
         return invoice.id
 
 
@@ -63,9 +66,10 @@ def _reset(sandbox):
 
 
 def _stamp(app, invoice_id):
-    with app.test_request_context():
+    # As a background worker stamps: outside a web request, so the shared budget may wait.
+    with app.app_context():
         invoice = db.session.get(Invoice, invoice_id)
-        stamping.stamp(invoice)
+        stamping.stamp(invoice, invoice.version)
         assert invoice.status == "stamped", (invoice.status, invoice.problem_message)
 
 

@@ -4,6 +4,7 @@ from flask import current_app
 from .. import crypto
 from ..alegra import AlegraClient
 from ..alegra import AlegraError
+from ..alegra import budget
 from ..alegra.mapping import company_from_alegra
 from ..audit.recorder import recorder
 from ..extensions import db
@@ -96,8 +97,9 @@ def make_client(conn=None, invoice_id=None, **overrides):
         "backoff": cfg["ALEGRA_RETRY_BACKOFF"],
         **overrides,
     }
-    return AlegraClient(base_url(conn.environment), conn.api_email,
-                        crypto.decrypt(conn.token_encrypted), **options)
+    url = base_url(conn.environment)
+    options.setdefault("budget", budget.for_user(url, conn.api_email))
+    return AlegraClient(url, conn.api_email, crypto.decrypt(conn.token_encrypted), **options)
 
 
 def check_connection():
