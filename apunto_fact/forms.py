@@ -25,6 +25,9 @@ def no_control_characters(multiline):
     return check
 
 
+_ONE_LINE, _MULTI_LINE = no_control_characters(False), no_control_characters(True)
+
+
 class TextMeta:
     """Form Meta that puts the control-character check on every text field it binds."""
 
@@ -33,7 +36,7 @@ class TextMeta:
         field = super().bind_field(form, unbound_field, options)
         if isinstance(field, StringField) and not isinstance(field, PasswordField):
             field.validators = [*field.validators,
-                                no_control_characters(isinstance(field, TextAreaField))]
+                                _MULTI_LINE if isinstance(field, TextAreaField) else _ONE_LINE]
         return field
 
 

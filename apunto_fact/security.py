@@ -1,4 +1,6 @@
 """HTTP security headers for every response."""
+from flask import abort
+from flask import request
 
 # htmx is loaded from our own static folder and configured with allowEval=false, so no
 # inline script or eval is needed anywhere.
@@ -8,7 +10,14 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 
 
 def init_app(app):
-    """Add the headers after every request."""
+    """Add the headers after every request; refuse NUL in the query string."""
+
+    @app.before_request
+    def no_nul_in_query():
+        # Search boxes go straight into SQL parameters; PostgreSQL refuses NUL with an
+        # error. Form fields get their own message (forms.TextMeta); a query has no field.
+        if any("\x00" in value for value in request.args.values()):
+            abort(400)
 
     @app.after_request
     def secure_headers(response):

@@ -189,17 +189,14 @@ def test_owner_this_process_is_dead_for_a_marker_no_thread_holds():
 
 
 def test_owner_of_an_exited_process_is_dead_and_a_running_one_alive():
-    code = "from apunto_fact.documents import owner; print(owner.me(), flush=True)"
-    finished = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                              check=True).stdout.strip()
-    assert owner.sender_dead(finished, "m") is True
-    running = subprocess.Popen([sys.executable, "-c", code + "; import sys; sys.stdin.read()"],
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"],
+                             stdin=subprocess.PIPE)
     try:
-        identity = running.stdout.readline().strip()
+        identity = owner._identity(child.pid)
         assert owner.sender_dead(identity, "m") is False
     finally:
-        running.communicate("")
+        child.communicate(b"")
+    assert owner.sender_dead(identity, "m") is True
 
 
 def test_owner_on_another_machine_is_presumed_alive():

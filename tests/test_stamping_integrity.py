@@ -137,6 +137,14 @@ def test_edit_stamp_race_over_http_stamps_exactly_what_is_stored(invoicing, serv
     assert statuses == [[200] + [409] * 7] * 10
 
 
+def test_the_editor_carries_the_version_it_shows(invoicing):
+    invoice_id = invoicing.draft()
+    page = invoicing.user.get(f"/facturas/{invoice_id}").get_data(as_text=True)
+    saved = invoicing.save(invoice_id).get_data(as_text=True)
+    pattern = r'id="version" name="version" type="hidden" value="(\d+)"'
+    assert (re.search(pattern, page).group(1), re.search(pattern, saved).group(1)) == ("1", "2")
+
+
 def test_stale_save_is_refused_and_shows_the_invoice_as_it_is(invoicing):
     invoice_id = invoicing.draft()
     seen = invoicing.version(invoice_id)
@@ -264,7 +272,7 @@ def test_cfdi_arriving_after_the_grace_is_found_as_duplicate_and_cancellable(
     # the sandbox accepts cancellations at once here (cancel_delay 0)
     assert notice and notice.group(1) == f"El CFDI sobrante {extra_uuid} quedó cancelado."
     assert invoicing.invoice(invoice_id).problem_code is None
-    voided = [r for r in invoicing.sandbox_invoices() if r["uuid"].upper() == extra_uuid]
+    voided = [r for r in invoicing.sandbox_invoices() if (r.get("uuid") or "").upper() == extra_uuid]
     assert voided[0]["cancelMotive"] == "02"
 
 
@@ -367,3 +375,17 @@ def _ignore(call, *args):
         call(*args)
     except requests.RequestException:
         pass
+
+
+@pytest.mark.parametrize("quantity", ["abc", "1,2,x", "NaN", "Infinity"])
+def test_a_bad_amount_is_a_field_error_and_never_zero(invoicing, quantity):
+    invoice_id = invoicing.draft(lines=[{"product_id": invoicing.product_ids[0],
+                                         "quantity": "2"}])
+    response = invoicing.save(invoice_id, lines=[{"product_id": invoicing.product_ids[0],
+                                                  "quantity": quantity}])
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert re.search(r'id="feedback-lines-0-quantity"><p class="error">La cantidad debe ser un '
+                     r'número', html)
+    assert [line.quantity for line in _lines(invoicing, invoice_id)] == [Decimal(2)]
+    assert invoicing.invoice(invoice_id).total == Decimal("2320.00")

@@ -316,4 +316,5 @@ def line_live(index, name, label):
 @bp.app_context_processor
 def cancel_motives():
     """The SAT cancellation motives for the cancel form, and the state names for templates."""
-    return {"cancel_motives": cat.MOTIVOS_CANCELACION, "states": states}
+    return {"cancel_motives": cat.MOTIVOS_CANCELACION, "states": states,
+            "line_inputs": LINE_INPUTS}
