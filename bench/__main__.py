@@ -6,6 +6,7 @@ import tempfile
 import time
 
 from . import alegra_cost
+from . import budget_spent
 from . import catalog_search
 from . import memory
 from . import pages
@@ -29,7 +30,7 @@ def main(sections):
     """Run the chosen sections (all by default); write RESULTS.md only after a full run."""
     started = time.monotonic()
     rows, pages_report, pages_ok = [], "", True
-    chosen = set(sections) or {"startup", "catalog", "pages", "alegra", "memory"}
+    chosen = set(sections) or {"startup", "catalog", "pages", "alegra", "budget", "memory"}
     if "startup" in chosen:
         rows += startup.run()
     if "catalog" in chosen:
@@ -42,6 +43,8 @@ def main(sections):
     if "alegra" in chosen:
         rows += alegra_cost.requests_per_invoice()
         rows += alegra_cost.bulk()
+    if "budget" in chosen:
+        rows += budget_spent.run()
     if "memory" in chosen:
         rows += memory.run()
     minutes = (time.monotonic() - started) / 60

@@ -24,8 +24,8 @@ def free_port():
 class Server:
     """`flask serve --no-sandbox` on an instance folder (and optionally a database URL)."""
 
-    def __init__(self, folder, database_url=None):
-        self.folder, self.database_url = folder, database_url
+    def __init__(self, folder, database_url=None, sandbox_url=None):
+        self.folder, self.database_url, self.sandbox_url = folder, database_url, sandbox_url
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.process = None
@@ -36,6 +36,8 @@ class Server:
         env.pop("APUNTO_DATABASE_URL", None)
         if self.database_url:
             env["APUNTO_DATABASE_URL"] = self.database_url
+        if self.sandbox_url:
+            env["APUNTO_SANDBOX_URL"] = self.sandbox_url
         self.process = subprocess.Popen(
             [sys.executable, "-m", "flask", "--app", "apunto_fact", "serve", "--no-sandbox",
              "--port", str(self.port)], env=env, stdout=subprocess.DEVNULL,
