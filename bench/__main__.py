@@ -1,6 +1,7 @@
 """Run every benchmark, print a markdown table and write bench/RESULTS.md."""
 import datetime
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -107,4 +108,6 @@ cliente ya no une la tabla de clientes dos veces.
 """
 
 if __name__ == "__main__":
+    # Stopped with kill: leave through the context managers, which stop the servers started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sys.exit(main(sys.argv[1:]))
