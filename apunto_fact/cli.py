@@ -108,10 +108,17 @@ def serve(host, port, sandbox):
         else:
             _announce_sandbox(server)
     _recover_in_background()
+    from . import jobs
+
+    # The task queue's workers run in this same command: nothing else to start.
+    consumer = jobs.start_consumer(current_app._get_current_object())
     click.echo(f"apunto-fact en http://{host}:{port}  (Ctrl+C para salir)")
     sys.stdout.flush()
-    waitress_serve(current_app._get_current_object(), host=host, port=port, threads=8,
-                   ident="apunto-fact")
+    try:
+        waitress_serve(current_app._get_current_object(), host=host, port=port, threads=8,
+                       ident="apunto-fact")
+    finally:
+        consumer.stop()  # a sweep cut short is safe: it only reads and downloads
 
 
 def _recover_in_background():
