@@ -20,7 +20,7 @@ NAVIGATION = [
     ("customers.index", "Clientes"),
     ("products.index", "Productos"),
     ("audit.index", "Bitácora"),
-    ("settings.alegra", "Configuración"),
+    ("settings.index", "Configuración"),
 ]
 
 
@@ -36,7 +36,9 @@ def create_app(test_config=None):
         template_folder=os.path.join(PROJECT_ROOT, "templates"),
         static_folder=os.path.join(PROJECT_ROOT, "static"),
     )
-    os.makedirs(app.instance_path, exist_ok=True)
+    config.make_private(app.instance_path)
+    from .web import BoundedIntConverter
+    app.url_map.converters["int"] = BoundedIntConverter
     config.load(app, test_config)
     register_extensions(app)
     register_blueprints(app)
@@ -69,8 +71,16 @@ def register_extensions(app):
     from .auth.models import User
 
     @login_manager.user_loader
-    def load_user(user_id):
-        return db.session.get(User, int(user_id)) if str(user_id).isdigit() else None
+    def load_user(session_id):
+        # "id:version": a session from before a logout or password change no longer loads,
+        # and a disabled account's session stops on its next request.
+        user_id, _, version = str(session_id).partition(":")
+        if not (user_id.isdigit() and version.isdigit()):
+            return None
+        user = db.session.get(User, int(user_id))
+        if user is None or not user.active or user.session_version != int(version):
+            return None
+        return user
 
 
 def _sqlite_pragmas(dbapi_connection, _record):
@@ -102,6 +112,7 @@ def register_pages(app):
     from flask_login import current_user
 
     from . import money
+    from .auth import policy
     from . import timeutil
     from .settings import alegra
     from .sat.rules import capital_suffix
@@ -116,10 +127,12 @@ def register_pages(app):
     def navigation():
         if not current_user.is_authenticated:
             return {}
-        items = [(e, label) for e, label in NAVIGATION if e in app.view_functions]
+        items = [(e, label) for e, label in NAVIGATION
+                 if e in app.view_functions and policy.can(current_user, e)]
         return {"alegra_conn": alegra.connection(), "nav_items": items}
 
     app.add_template_filter(timeutil.fmt, "datetime")
     app.add_template_filter(money.fmt, "money")
     app.add_template_global(is_htmx)
+    app.add_template_global(lambda endpoint: policy.can(current_user, endpoint), "can")
     app.add_template_global(capital_suffix)

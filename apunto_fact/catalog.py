@@ -9,6 +9,7 @@ from flask import url_for
 from .extensions import db
 from .sat.search import fold
 from .timeutil import utcnow
+from .web import db_int
 from .web import redirect_to
 from .web import render
 
@@ -43,7 +44,7 @@ class Page:
 
 def page_of(query, page, per_page=PAGE_SIZE):
     """Fetch one page of query, reading one extra row to know whether another follows."""
-    page = max(page, 1)
+    page = min(max(page, 1), 10 ** 6)  # a huge page number would overflow OFFSET
     rows = db.session.scalars(query.limit(per_page + 1).offset((page - 1) * per_page)).all()
     return Page(items=rows[:per_page], page=page, has_next=len(rows) > per_page)
 
@@ -59,6 +60,9 @@ class CatalogRecord:
     # record costs no API call when it is invoiced again.
     alegra_id = db.Column(db.String(40))
     alegra_fingerprint = db.Column(db.String(64))
+    # How the app came to hold alegra_id: "created" (it made the record) or "linked" (an
+    # exact identity match). Only such records are ever updated in the user's account.
+    alegra_origin = db.Column(db.String(10))
 
     SEARCH_FIELDS = ()
 
@@ -104,7 +108,7 @@ def list_page(model, template, fragment):
     """The list view: live search, archived filter and pagination from the query string."""
     text = request.args.get("q", "")[:100]
     archived = request.args.get("archivados") == "1"
-    results = search(model, text, request.args.get("page", 1, type=int), archived)
+    results = search(model, text, request.args.get("page", 1, type=db_int), archived)
     return render(template, fragment, results=results, q=text, archived=archived)
 
 

@@ -20,17 +20,21 @@ def init_app(app):
 @with_appcontext
 @click.argument("username")
 @click.option("--password", help="Contraseña (si no se da, se pide sin mostrarla).")
-def create_user(username, password):
+@click.option("--role", type=click.Choice(["dueno", "contador", "capturista"]), default=None,
+              help="Rol: dueno, contador o capturista (el primer usuario siempre es dueño; "
+                   "después, contador si no se indica).")
+def create_user(username, password, role):
     """Create a user account (asks for the password)."""
     from .auth import service
+    from .auth.policy import ROLES
 
     if password is None:
         password = click.prompt("Contraseña", hide_input=True, confirmation_prompt=True)
     try:
-        service.create_user(username, password)
+        user = service.create_user(username, password, role)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"Usuario «{service.normalize_username(username)}» creado.")
+    click.echo(f"Usuario «{user.username}» creado ({ROLES[user.role]}).")
 
 
 @click.command("rotate-key")
@@ -48,12 +52,17 @@ def rotate_key():
         else:
             new = crypto.new_key()
             tokens = crypto.rotate([r.token_encrypted for r in rows], key=new)
+            # 1. The new key is on disk (synced) next to the old ones before anything is
+            #    stored under it: a failure from here on leaves every token readable.
+            crypto.install_keys([new, *crypto.file_keys()])
     except crypto.KeyProblem as exc:
         raise click.ClickException(str(exc)) from exc
+    # 2. Store the re-encrypted tokens.
     for row, token in zip(rows, tokens):
         row.token_encrypted = token
     db.session.commit()
     if new:
+        # 3. Only now drop the old keys: every stored secret is under the new one.
         crypto.install_key(new)
         click.echo(f"Llave nueva guardada en instance/{crypto.KEY_FILE}; "
                    f"{len(rows)} secreto(s) re-cifrado(s).")
@@ -95,10 +104,15 @@ def alegra_sandbox(port):
               show_default="PORT o 5000")
 @click.option("--sandbox/--no-sandbox", default=True, show_default=True,
               help="Iniciar también el sandbox local de Alegra.")
-def serve(host, port, sandbox):
+@click.option("--allow-network", is_flag=True,
+              help="Servir en la red aunque todavía no exista la cuenta del dueño.")
+def serve(host, port, sandbox, allow_network):
     """Serve the app with waitress (and the local Alegra sandbox)."""
     from waitress import serve as waitress_serve
 
+    from . import exposure
+
+    exposure.check(host, port, allow_network)
     if sandbox:
         try:
             server = _sandbox_server(current_app.config["SANDBOX_PORT"]).start()

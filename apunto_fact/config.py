@@ -100,9 +100,45 @@ def _instance_secret(instance_path):
 
 
 def write_private(path, text):
-    """Write text to path readable only by the owner (0600), atomically."""
+    """Write text to path readable only by the owner (0600), atomically and durably.
+
+    The file is synced before the rename and the folder after it, so a crash or power cut
+    leaves either the old content or the new one on disk, never an empty key file.
+    """
     tmp = f"{path}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as fh:
         fh.write(text + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
     os.replace(tmp, path)
+    _sync_folder(os.path.dirname(path) or ".")
+
+
+def _sync_folder(folder):
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # Windows cannot open a folder; its rename is already durable enough
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def make_private(instance_path):
+    """Keep state in instance/ readable only by the user running the app (0700/0600).
+
+    The umask covers every file created later (database, its WAL, archive, previews), even
+    by code that does not ask; existing top-level files of older installs are tightened.
+    """
+    os.umask(0o077)
+    os.makedirs(instance_path, mode=0o700, exist_ok=True)
+    for path in [instance_path] + [os.path.join(instance_path, n)
+                                   for n in os.listdir(instance_path)]:
+        try:
+            os.chmod(path, 0o700 if os.path.isdir(path) else 0o600)
+        except OSError:  # not ours (a shared folder): leave it as it is
+            pass

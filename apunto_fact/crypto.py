@@ -77,8 +77,8 @@ def new_key():
 def rotate(ciphertexts, key=None):
     """Re-encrypt ciphertexts under key (default: the newest configured key).
 
-    The new key is not persisted here: the caller saves it only after the database commit,
-    so a crash in between leaves every secret readable with one of the two key sets.
+    The caller persists the new key (next to the old ones) before storing the result, so
+    every stored secret stays readable whatever step fails.
     """
     current = _fernet()
     fernets = [Fernet(key), *current._fernets] if key else current._fernets
@@ -92,5 +92,15 @@ def rotate(ciphertexts, key=None):
 
 
 def install_key(key):
-    """Persist key as the only key in instance/fernet.key."""
+    """Persist key as the only key in instance/fernet.key (synced to disk)."""
     write_private(_key_path(), key)
+
+
+def install_keys(keys):
+    """Persist keys, newest first, in instance/fernet.key (synced to disk)."""
+    write_private(_key_path(), "\n".join(keys))
+
+
+def file_keys():
+    """The keys currently in instance/fernet.key, newest first."""
+    return _configured_keys(create=False)

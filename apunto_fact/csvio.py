@@ -57,20 +57,68 @@ class UploadForm(BaseForm):
     """Only the CSRF token: the file is read from request.files."""
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV Injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+ENCODING_NAMES = {"utf-8": "UTF-8", "utf-16": "UTF-16 (texto Unicode de Excel)",
+                  "cp1252": "Windows-1252 (el «CSV delimitado por comas» de Excel)"}
+
+
+def neutralize(cell):
+    """Export: prefix a formula-looking cell with ' so a spreadsheet shows it as text.
+
+    Cells already starting with ' get one too, so restore() undoes exactly what was added.
+    """
+    text = "" if cell is None else str(cell)
+    return "'" + text if text.startswith(FORMULA_START + ("'",)) else text
+
+
+def restore(cell):
+    """Import: drop the ' that neutralize() added, giving back the original text."""
+    if len(cell) > 1 and cell[0] == "'" and cell[1] in FORMULA_START + ("'",):
+        return cell[1:]
+    return cell
+
+
 def _clean(value):
     value = (value or "").strip()
     match = re.fullmatch(r'="(.*)"', value)  # Excel's trick to keep leading zeros
-    return match.group(1) if match else value
+    return match.group(1) if match else restore(value)
+
+
+def decode(raw):
+    """Return (text, encoding) of an upload: UTF-8, UTF-16 with BOM, else Windows-1252.
+
+    A strict, documented order rather than a statistical guess: Excel writes «CSV UTF-8»,
+    «Texto Unicode» (UTF-16 with BOM) or, by default on Windows, Windows-1252 (a superset
+    of Latin-1's printable characters). Detection libraries guessed cp775 or cp1250 for
+    short Spanish files in our tests, which would silently corrupt names. Bytes that are
+    undefined in Windows-1252 make the file refused with an explanation.
+    """
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            pass
+    for encoding, codec in (("utf-8", "utf-8-sig"), ("cp1252", "cp1252")):
+        try:
+            return raw.decode(codec), encoding
+        except UnicodeDecodeError:
+            continue
+    raise ImportFileError(
+        "No se pudo leer el archivo: no está en UTF-8 ni en Windows-1252. En Excel usa "
+        "«Guardar como → CSV UTF-8 (delimitado por comas)» y vuelve a subirlo.")
 
 
 def read_csv(raw, spec):
     """Decode and parse an uploaded CSV; return a list of {header: value} rows."""
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ImportFileError(
-            "El archivo no está en UTF-8. En Excel usa «Guardar como → CSV UTF-8 (delimitado "
-            "por comas)» y vuelve a subirlo.") from exc
+    return read_csv_and_encoding(raw, spec)[0]
+
+
+def read_csv_and_encoding(raw, spec):
+    """Decode and parse an uploaded CSV; return (rows, encoding used)."""
+    text, encoding = decode(raw)
+    if "\x00" in text:
+        raise ImportFileError("El archivo contiene caracteres nulos; no parece un CSV de texto.")
     if not text.strip():
         raise ImportFileError("El archivo está vacío.")
     first_line = text.splitlines()[0]
@@ -93,7 +141,7 @@ def read_csv(raw, spec):
                 rows.append(cleaned)
     except csv.Error as exc:
         raise ImportFileError(f"El archivo no es un CSV válido (línea {reader.line_num}).") from exc
-    return rows
+    return rows, encoding
 
 
 def validate_rows(rows, spec):
@@ -139,45 +187,78 @@ def _prune_pending(folder):
     limit = time.time() - KEEP_PENDING_SECONDS
     for name in os.listdir(folder):
         path = os.path.join(folder, name)
-        if name.endswith(".json") and os.path.getmtime(path) < limit:
+        if ".json" in name and os.path.getmtime(path) < limit:
             os.remove(path)
 
 
 def _save_pending(spec, valid, invalid_rows):
     token = secrets.token_urlsafe(24)
     path = _pending_path(token)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
     _prune_pending(os.path.dirname(path))
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump({"spec": spec.name, "invalid": invalid_rows,
-                   "valid": [{"line": r["line"], "row": r["row"]} for r in valid]}, fh,
-                  ensure_ascii=False)
+    _write_private_json(path, {"spec": spec.name, "invalid": invalid_rows,
+                               "valid": [{"line": r["line"], "row": r["row"]} for r in valid]})
     return token
+
+
+def _write_private_json(path, data):
+    """Previews hold customer data: readable by the owner only (0600)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, ensure_ascii=False)
 
 
 def _load_pending(spec, token):
     path = _pending_path(token)
-    if not os.path.exists(path):
+    try:
+        with open(path, encoding="utf-8") as fh:
+            pending = json.load(fh)
+    except FileNotFoundError:
         abort(404)
-    with open(path, encoding="utf-8") as fh:
-        pending = json.load(fh)
     if pending["spec"] != spec.name:
         abort(404)
     return path, pending
+
+
+class AlreadyClaimed(Exception):
+    """Another request confirmed (or is confirming) this import."""
+
+
+def _claim_pending(spec, token):
+    """Take the preview for one confirm only: an atomic rename, so a double confirm can't
+    import twice. Return (original path, claimed path, pending)."""
+    path = _pending_path(token)
+    claimed = f"{path}.{secrets.token_hex(8)}.claimed"
+    try:
+        os.rename(path, claimed)
+    except FileNotFoundError as exc:
+        folder, name = os.path.split(path)
+        others = os.listdir(folder) if os.path.isdir(folder) else []
+        if os.path.exists(f"{path}.done") or any(
+                n.startswith(name + ".") and n.endswith(".claimed") for n in others):
+            raise AlreadyClaimed() from exc
+        abort(404)
+    with open(claimed, encoding="utf-8") as fh:
+        pending = json.load(fh)
+    if pending["spec"] != spec.name:
+        os.rename(claimed, path)
+        abort(404)
+    return path, claimed, pending
 
 
 def to_csv(headers, rows):
     """Render rows as CSV text with a BOM, so Excel opens it as UTF-8."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(headers)
-    writer.writerows(rows)
+    writer.writerow([neutralize(h) for h in headers])
+    writer.writerows([neutralize(cell) for cell in row] for row in rows)
     return "\ufeff" + out.getvalue()
 
 
 def _download(text, filename):
     return Response(text, mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
+                             "Cache-Control": "no-store"})
 
 
 def register(bp, spec, index_endpoint):
@@ -201,28 +282,38 @@ def register(bp, spec, index_endpoint):
         try:
             if upload is None or not upload.filename:
                 raise ImportFileError("Elige un archivo CSV.")
-            rows = read_csv(upload.read(), spec)
+            rows, encoding = read_csv_and_encoding(upload.read(), spec)
         except ImportFileError as exc:
             return invalid(page, file_error=str(exc), **context)
         valid, invalid_rows = validate_rows(rows, spec)
         token = _save_pending(spec, valid, invalid_rows)
         return render(page, token=token, valid=valid, invalid_rows=invalid_rows[:PREVIEW_ROWS],
-                      invalid_count=len(invalid_rows), **context)
+                      invalid_count=len(invalid_rows), encoding=ENCODING_NAMES[encoding],
+                      **context)
 
     def confirm(token):
-        path, pending = _load_pending(spec, token)
-        # Re-check: something may have changed since the preview (e.g. a new customer).
-        valid, _ = validate_rows([r["row"] for r in pending["valid"]], spec)
-        for result in valid:
-            spec.create(result["form"])
-        db.session.commit()  # all valid rows, or none
+        try:
+            path, claimed, pending = _claim_pending(spec, token)
+        except AlreadyClaimed:
+            flash("Esta importación ya se confirmó (quizá desde otra ventana o con un doble "
+                  "clic); no se importó nada otra vez.", "ok")
+            return redirect_to(url_for(index_endpoint))
+        try:
+            # Re-check: something may have changed since the preview (e.g. a new customer).
+            valid, _ = validate_rows([r["row"] for r in pending["valid"]], spec)
+            for result in valid:
+                spec.create(result["form"])
+            db.session.commit()  # all valid rows, or none
+        except Exception:
+            db.session.rollback()
+            os.rename(claimed, path)  # nothing was imported: the preview can be confirmed again
+            raise
         skipped = len(pending["valid"]) - len(valid)
         if pending["invalid"]:
             pending["valid"] = []  # keep only what the error download needs
-            with open(path, "w", encoding="utf-8") as fh:
-                json.dump(pending, fh, ensure_ascii=False)
-        else:
-            os.remove(path)
+            _write_private_json(path, pending)
+        _write_private_json(f"{path}.done", {"spec": spec.name})  # a later confirm is told so
+        os.remove(claimed)
         message = f"Se importaron {len(valid)} fila(s)."
         if skipped:
             message += f" {skipped} dejaron de ser válidas desde la vista previa y no se importaron."

@@ -23,7 +23,17 @@ CSRF_MESSAGE = ("El formulario expiró o no se envió desde esta aplicación. Re
                 "e intenta de nuevo; lo que ya estaba guardado no cambió.")
 
 
-def _respond(status, message):
+PANEL = ('<div class="error-panel" role="alert" data-status="{status}">'
+         '<p>{message}</p></div>')
+
+
+def respond(status, message):
+    """Answer an error in Spanish: a page, a swappable panel (403) or text for a notice."""
+    if is_htmx() and status == 403:
+        # A panel htmx can swap where the action was; app.js shows its text as a notice.
+        response = make_response(PANEL.format(status=status, message=escape(message)), status)
+        response.mimetype = "text/html"
+        return response
     if is_htmx():
         # htmx does not swap error responses; static/app.js shows this text as a notice.
         response = make_response(message, status)
@@ -41,15 +51,15 @@ def init_app(app):
 
     @app.errorhandler(CSRFError)
     def csrf_error(_error):
-        return _respond(400, CSRF_MESSAGE)
+        return respond(400, CSRF_MESSAGE)
 
     @app.errorhandler(HTTPException)
     def http_error(error):
         status = error.code or 500
-        return _respond(status, MESSAGES.get(status, error.description or MESSAGES[400]))
+        return respond(status, MESSAGES.get(status, error.description or MESSAGES[400]))
 
     @app.errorhandler(Exception)
     def unexpected(error):
         db.session.rollback()
         app.logger.exception("Unhandled error: %s", type(error).__name__)
-        return _respond(500, MESSAGES[500])
+        return respond(500, MESSAGES[500])

@@ -127,6 +127,12 @@ class RuleForm(BaseForm):
 
     def validate(self, extra_validators=None):
         """Run the field validators, then the SAT rules; errors land on their fields."""
+        for field in self:
+            # A field missing from the POST keeps the stored value (obj=), which may be a
+            # Decimal or an int: text validators and rules expect the text a person types.
+            if field.type in ("StringField", "TextAreaField", "HiddenField") and \
+                    field.data is not None and not isinstance(field.data, str):
+                field.data = str(field.data)
         valid = super().validate(extra_validators)
         findings = self.findings()
         self._apply(findings, names=None)

@@ -25,6 +25,8 @@ def init_app(app):
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "same-origin"
-        if response.mimetype == "text/html":
+        # Pages and downloads (XML, PDF, CSV) hold fiscal and personal data: no copy in
+        # the browser's or a proxy's cache. Only our own static files may be cached.
+        if request.endpoint != "static":
             response.headers["Cache-Control"] = "no-store"
         return response

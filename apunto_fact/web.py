@@ -1,8 +1,11 @@
 """HTMX-aware response helpers shared by every blueprint."""
+import datetime
+
 from flask import make_response
 from flask import redirect
 from flask import render_template
 from flask import request
+from werkzeug.routing import IntegerConverter
 
 
 def is_htmx():
@@ -33,3 +36,28 @@ def redirect_to(url):
         response.headers["HX-Redirect"] = url
         return response
     return redirect(url, 303)
+
+
+# Ids and page numbers fit a 32-bit INTEGER column on every supported database.
+MAX_INT = 2**31 - 1
+
+
+def db_int(value):
+    """type= for request.args/form.get: an int a database column can hold, else ValueError."""
+    number = int(str(value).strip())
+    if not 0 <= number <= MAX_INT:
+        raise ValueError("out of range")
+    return number
+
+
+def db_date(value):
+    """type= for request.args.get: an ISO date (YYYY-MM-DD), else ValueError."""
+    return datetime.date.fromisoformat(str(value).strip()[:10])
+
+
+class BoundedIntConverter(IntegerConverter):
+    """<int:...> in URLs: larger numbers are a 404, not an overflow in the database."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_INT)
+        super().__init__(map, *args, **kwargs)

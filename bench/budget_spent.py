@@ -46,7 +46,7 @@ def _stamper(server, invoice_ids, timings, failures):
         response = session.post(f"{server.base}/facturas/{invoice_id}/timbrar", data=data,
                                 headers={"HX-Request": "true", "X-CSRFToken": token})
         timings.append((time.perf_counter() - started) * 1000)
-        if "Intenta de nuevo en" not in response.text:
+        if "intenta de nuevo en" not in response.text.lower():
             failures.append((invoice_id, response.status_code))
 
 

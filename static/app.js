@@ -16,6 +16,11 @@
     var text = type.indexOf("text/plain") === 0 && xhr.responseText
       ? xhr.responseText
       : "No se pudo completar la acción (error " + xhr.status + "). Intenta de nuevo.";
+    if (type.indexOf("text/html") === 0 && xhr.responseText.indexOf("error-panel") !== -1) {
+      // A 403 panel (auth.views.forbidden): show its sentence, not markup.
+      var doc = new DOMParser().parseFromString(xhr.responseText, "text/html");
+      text = doc.body.textContent.trim() || text;
+    }
     notice(text);
   });
   // A live check re-renders dependent selects with the values sent a moment ago. If the

@@ -26,23 +26,43 @@ def sandbox_server(tmp_path_factory):
     server.stop()
 
 
+# The sandbox's /_sandbox switches answer only requests with this header (no cross-site use).
+SANDBOX_CONTROL = {"X-Sandbox-Control": "1"}
+
+
+def sandbox_control(sandbox, path, json=None, method="POST"):
+    """Call a /_sandbox switch (path like "faults" or "stats/reset") with the control header."""
+    response = requests.request(method, f"{sandbox.root}/_sandbox/{path}", json=json,
+                                headers=SANDBOX_CONTROL, timeout=5)
+    response.raise_for_status()
+    return response
+
+
+def assert_cfdis_obey_the_sat(server):
+    """Every CFDI the sandbox stamped so far is XSD-valid and obeys Anexo 20's sums."""
+    from cfdi_check import check_store
+    seen = server.__dict__.setdefault("_checked_xml", set())
+    failures = check_store(server.app.extensions["sandbox"]["store"], seen)
+    assert failures == [], failures
+
+
 @pytest.fixture
 def sandbox(sandbox_server):
     """The sandbox, with faults, counters and the rate window reset after each test."""
     yield sandbox_server
-    requests.post(f"{sandbox_server.root}/_sandbox/faults",
-                  json={"clear": True, "rate_limit": 150, "window": 60}, timeout=5)
-    requests.post(f"{sandbox_server.root}/_sandbox/stats/reset", timeout=5)
+    assert_cfdis_obey_the_sat(sandbox_server)
+    sandbox_control(sandbox_server, "faults", {"clear": True, "rate_limit": 150, "window": 60})
+    sandbox_control(sandbox_server, "stats/reset")
 
 
 def set_faults(sandbox, **config):
     """Configure the sandbox's fault injection over HTTP."""
-    requests.post(f"{sandbox.root}/_sandbox/faults", json=config, timeout=5).raise_for_status()
+    sandbox_control(sandbox, "faults", config)
 
 
 def sandbox_calls(sandbox):
     """Return the sandbox's call counters."""
-    return requests.get(f"{sandbox.root}/_sandbox/stats", timeout=5).json()
+    return sandbox_control(sandbox, "stats", method="GET").json()
 
 
 @pytest.fixture(scope="session")
@@ -287,6 +307,5 @@ class Invoicing:
 @pytest.fixture
 def invoicing(connected, app, sandbox):
     """Ready to invoice against the sandbox (which is reset after each test)."""
-    requests.post(f"{sandbox.root}/_sandbox/faults", json={"cancel_delay": 0,
-                                                           "cancel_outcome": "accept"}, timeout=5)
+    set_faults(sandbox, cancel_delay=0, cancel_outcome="accept")
     yield Invoicing(connected, app, sandbox)

@@ -2,6 +2,8 @@
 import os
 import stat
 
+import pytest
+
 from cryptography.fernet import Fernet
 
 from apunto_fact import create_app
@@ -98,3 +100,40 @@ def test_keys_from_environment_rotate_to_the_newest(app_config, monkeypatch, cli
     assert result.exit_code == 0, result.output
     assert "APUNTO_FERNET_KEYS" in result.output
     assert Fernet(new).decrypt(stored_token(app).encode()) == b"tok-123"
+
+
+@pytest.mark.parametrize("failing_step", ["write_key", "commit", "drop_old_keys"])
+def test_rotate_key_failing_at_any_step_leaves_the_token_readable(app, connected, runner,
+                                                                   monkeypatch, failing_step):
+    from apunto_fact import crypto
+    from apunto_fact.extensions import db as database
+
+    class Boom(Exception):
+        pass
+
+    def boom(*_args, **_kwargs):
+        raise Boom(failing_step)
+
+    if failing_step == "write_key":
+        monkeypatch.setattr(crypto, "install_keys", boom)
+    elif failing_step == "commit":
+        monkeypatch.setattr(database.session, "commit", boom)
+    else:
+        monkeypatch.setattr(crypto, "install_key", boom)
+    result = runner.invoke(args=["rotate-key"])
+    assert result.exit_code != 0 and isinstance(result.exception, Boom)
+    monkeypatch.undo()
+    with app.app_context():
+        database.session.remove()
+    assert decrypted(app) == SANDBOX_TOKEN
+    # And a later rotation still works.
+    assert runner.invoke(args=["rotate-key"]).exit_code == 0
+    assert decrypted(app) == SANDBOX_TOKEN
+
+
+def test_state_files_are_private(app, connected):
+    import stat as st
+    assert st.S_IMODE(os.stat(app.instance_path).st_mode) == 0o700
+    for name in os.listdir(app.instance_path):
+        mode = st.S_IMODE(os.stat(os.path.join(app.instance_path, name)).st_mode)
+        assert mode & 0o077 == 0, (name, oct(mode))

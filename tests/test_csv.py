@@ -88,11 +88,11 @@ def test_wrong_header_is_refused_with_the_expected_one(app, user):
     assert "Faltan las columnas: rfc, razon_social" in html and HEADER.split(",")[0] in html
 
 
-def test_bad_encoding_is_explained(user):
-    response = upload(user, "\n".join([HEADER, GOOD.replace("KEMPER", "KÉMPER")]),
-                      encoding="latin-1")
+def test_undecodable_file_is_explained(user):
+    # 0x81 and 0x9D are undefined in Windows-1252 and invalid in UTF-8.
+    response = upload(user, "\n".join([HEADER, GOOD]).encode() + b"\x81\x9d", encoding=None)
     assert response.status_code == 422
-    assert "no está en UTF-8" in response.get_data(as_text=True)
+    assert "no está en UTF-8 ni en Windows-1252" in response.get_data(as_text=True)
 
 
 def test_empty_and_missing_file(user):
@@ -171,3 +171,78 @@ def test_day_old_previews_are_pruned_on_the_next_upload(app, user):
     upload(user, "\n".join([HEADER, GOOD]))
     assert not os.path.exists(old)
     assert user.get(f"/clientes/importar/{first}/errores.csv").status_code == 404
+
+
+def test_windows_1252_file_is_read_and_the_encoding_is_said(app, user):
+    text = "\r\n".join([HEADER, GOOD.replace("ESCUELA KEMPER URGATE", "ESCUELA KÉMPER ÑUÑEZ")])
+    response = upload(user, text, encoding="cp1252")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Archivo leído como Windows-1252" in html
+    user.post(f"/clientes/importar/{token_of(response)}")
+    assert [c.name for c in customers(app)] == ["ESCUELA KÉMPER ÑUÑEZ"]
+
+
+def test_utf8_file_says_utf8(user):
+    assert "Archivo leído como UTF-8" in upload(user, "\n".join([HEADER, GOOD])).get_data(
+        as_text=True)
+
+
+FORMULAS = ["=HYPERLINK(\"http://x\",\"y\")", "+52 55 1234", "-1+2", "@SUM(A1)", "'=ya",
+            "normal"]
+
+
+def test_export_neutralises_formulas_and_import_restores_them(app, user):
+    from apunto_fact import csvio
+    for value in FORMULAS:
+        assert csvio.restore(csvio.neutralize(value)) == value
+    assert [csvio.neutralize(v)[:2] for v in FORMULAS] == ["'=", "'+", "'-", "'@", "''", "no"]
+    for number, value in enumerate(FORMULAS):
+        user.post("/productos/nuevo", {"name": f"P{number}", "sku": value,
+                                       "clave_prod_serv": "80101500", "clave_unidad": "E48",
+                                       "unit_price": "10", "objeto_imp": "02", "iva": "16"},
+                  htmx=True)
+    exported = user.get("/productos/exportar.csv")
+    assert exported.headers["Cache-Control"] == "no-store"
+    rows = list(csv.reader(io.StringIO(exported.get_data(as_text=True).lstrip("\ufeff"))))
+    skus = sorted(r[1] for r in rows[1:])
+    assert all(not s.startswith(("=", "+", "-", "@")) for s in skus)
+    # Re-importing the exported file restores every value exactly.
+    with app.app_context():
+        db.session.query(Product).delete()
+        db.session.commit()
+    response = upload(user, exported.get_data(), url="/productos/importar", encoding=None)
+    user.post(f"/productos/importar/{token_of(response)}")
+    with app.app_context():
+        assert sorted(p.sku for p in db.session.query(Product)) == sorted(FORMULAS)
+
+
+def test_double_confirm_imports_once_and_explains_the_second(app, user):
+    response = upload(user, "\n".join([HEADER, GOOD, GOOD2]))
+    token = token_of(response)
+    first = user.post(f"/clientes/importar/{token}")
+    second = user.post(f"/clientes/importar/{token}")
+    assert first.status_code == second.status_code == 303
+    assert len(customers(app)) == 2
+    page = user.get("/clientes/").get_data(as_text=True)
+    assert "ya se confirmó" in page
+
+
+def test_parallel_confirms_import_once(app, user):
+    from concurrent.futures import ThreadPoolExecutor
+    rows = [f"{HEADER}"] + [GOOD, GOOD2]
+    token = token_of(upload(user, "\n".join(rows)))
+    clients = []
+    for _ in range(6):
+        other = app.test_client()
+        other.set_cookie("session", user.client.get_cookie("session").value)
+        clients.append(other)
+
+    def confirm(client):
+        return client.post(f"/clientes/importar/{token}",
+                           data={"csrf_token": user.token}).status_code
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = list(pool.map(confirm, clients))
+    assert statuses == [303] * 6
+    assert len(customers(app)) == 2

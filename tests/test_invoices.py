@@ -4,7 +4,6 @@ import xml.etree.ElementTree as ET
 from decimal import Decimal
 
 import pytest
-import requests
 
 from apunto_fact.audit.models import AlegraCall
 from apunto_fact.extensions import db
@@ -15,6 +14,7 @@ from conftest import SANDBOX_EMAIL
 from conftest import SANDBOX_TOKEN
 from conftest import instance_bytes
 from conftest import sandbox_calls
+from conftest import sandbox_control
 from conftest import set_faults
 
 TFD = "{http://www.sat.gob.mx/TimbreFiscalDigital}TimbreFiscalDigital"
@@ -50,7 +50,7 @@ def test_full_stamp_stores_uuid_and_files_identical_to_alegras(invoicing, sandbo
 def test_second_invoice_for_same_customer_and_products_is_one_request(invoicing, sandbox):
     first = invoicing.draft()
     assert invoicing.stamp(first).status_code == 200
-    requests.post(f"{sandbox.root}/_sandbox/stats/reset", timeout=5)
+    sandbox_control(sandbox, "stats/reset")
     second = invoicing.draft()
     assert invoicing.stamp(second).status_code == 200
     assert invoicing.invoice(second).status == "stamped"
@@ -62,7 +62,7 @@ def test_changed_customer_is_updated_once_before_stamping(invoicing, sandbox, ap
     invoicing.user.post(f"/clientes/{invoicing.customer_id}",
                         {**__import__("conftest").CUSTOMER, "email": "pagos@xochilt.mx"},
                         htmx=True)
-    requests.post(f"{sandbox.root}/_sandbox/stats/reset", timeout=5)
+    sandbox_control(sandbox, "stats/reset")
     invoicing.stamp(invoicing.draft())
     calls = sandbox_calls(sandbox)["calls"]
     assert calls == {"PUT /contacts/" + invoicing.invoice(1).customer.alegra_id: 1,
@@ -154,7 +154,8 @@ def test_unknown_that_alegra_never_received_returns_to_draft(invoicing, sandbox,
     invoicing.stamp(invoice_id)
     invoice = invoicing.invoice(invoice_id)
     assert invoice.status == "draft"
-    assert "no se usó ningún folio" in invoice.problem_message
+    assert "no apareció en Alegra en el tiempo en que un envío puede llegar" in \
+        invoice.problem_message
     assert invoicing.stamp(invoice_id).status_code == 200
     assert invoicing.invoice(invoice_id).status == "stamped"
 
@@ -174,8 +175,9 @@ def test_timeout_on_post_becomes_unknown(invoicing, sandbox, app):
 def test_timeouts_before_the_invoice_leave_it_editable(invoicing, sandbox, app, path, method):
     app.config["ALEGRA_READ_TIMEOUT"] = 0.3
     invoice_id = invoicing.draft()
+    # far beyond the 0.3 s timeout: a starved client thread must still see a timeout
     set_faults(sandbox, rules=[{"method": method, "path": path, "action": "delay",
-                                "delay": 0.8, "times": None}])
+                                "delay": 5, "times": None}])
     html = invoicing.stamp(invoice_id).get_data(as_text=True)
     invoice = invoicing.invoice(invoice_id)
     assert invoice.status in ("draft", "rejected") and invoice.editable
@@ -364,9 +366,22 @@ def test_refused_cancellation_returns_to_stamped(invoicing, sandbox, runner):
     set_faults(sandbox, cancel_delay=30, cancel_outcome="refuse")
     invoicing.user.post(f"/facturas/{invoice_id}/cancelar", {"motive": "02"}, htmx=True)
     set_faults(sandbox, cancel_delay=0)
+    # Right after our own void request, "still stamped" is not a refusal (ATTACK F4).
+    assert "Timbrada" not in runner.invoke(args=["reconcile"]).output
+    assert invoicing.invoice(invoice_id).status == "cancel_pending"
+    backdate_cancel_request(invoicing.app, invoice_id)  # the grace has passed
     result = runner.invoke(args=["reconcile"])
     assert "En proceso de cancelación → Timbrada" in result.output
-    assert "no procedió" in invoicing.invoice(invoice_id).problem_message
+    assert "La cancelación no se completó" in invoicing.invoice(invoice_id).problem_message
+
+
+def backdate_cancel_request(app, invoice_id):
+    """Move the cancel request past the grace in which our void may still be on its way."""
+    import datetime
+    with app.app_context():
+        invoice = db.session.get(Invoice, invoice_id)
+        invoice.cancel_requested_at = invoice.cancel_requested_at - datetime.timedelta(hours=1)
+        db.session.commit()
 
 
 def test_cancel_of_a_draft_is_refused(invoicing):
@@ -462,7 +477,7 @@ def test_changed_product_is_updated_once_before_stamping(invoicing, sandbox):
     product_id = invoicing.product_ids[0]
     assert invoicing.user.post(f"/productos/{product_id}", {**PRODUCT, "unit_price": "1100"},
                                htmx=True).status_code == 204
-    requests.post(f"{sandbox.root}/_sandbox/stats/reset", timeout=5)
+    sandbox_control(sandbox, "stats/reset")
     invoicing.stamp(invoicing.draft())
     calls = sandbox_calls(sandbox)["calls"]
     puts = [k for k in calls if k.startswith("PUT /items/")]

@@ -156,8 +156,7 @@ def test_stale_save_is_refused_and_shows_the_invoice_as_it_is(invoicing):
     html = stale.get_data(as_text=True)
     assert stale.status_code == 409
     assert "cambió en otra ventana" in html
-    assert 'name="lines-0-quantity" type="text" value="3"' in html or \
-        re.search(r'name="lines-0-quantity"[^>]*value="3"', html)
+    assert re.search(r'name="lines-0-quantity"[^>]*value="([^"]*)"', html).group(1) == "3"
     assert [line.quantity for line in _lines(invoicing, invoice_id)] == [Decimal(3)]
 
 
@@ -217,6 +216,34 @@ def test_a_total_that_differs_from_alegras_is_shown_and_logged(invoicing, monkey
 
 
 @pytest.mark.usefixtures("fast_app_config")
+def test_slow_alegra_with_other_tabs_pressing_meanwhile_over_http(invoicing, served, sandbox):
+    """While the POST hangs, another tab's Timbrar and another's Guardar are refused."""
+    invoice_id = invoicing.draft()
+    before = len(invoicing.sandbox_invoices())
+    set_faults(sandbox, rules=[{"method": "POST", "path": "/invoices", "action": "delay",
+                                "delay": 1.5}])
+    first, second, third = HttpUser(served), HttpUser(served), HttpUser(served)
+    data = {**invoicing.form(), "version": str(invoicing.version(invoice_id))}
+    replies = {}
+    pressing = threading.Thread(target=lambda: replies.setdefault(
+        "first", first.post(f"/facturas/{invoice_id}/timbrar", data).status_code))
+    pressing.start()
+    assert wait_for(lambda: sandbox_calls(sandbox)["calls"].get("POST /invoices"))
+    replies["second"] = second.post(f"/facturas/{invoice_id}/timbrar", data).status_code
+    replies["third"] = third.post(f"/facturas/{invoice_id}", data).status_code
+    pressing.join()
+    assert replies == {"first": 200, "second": 409, "third": 409}
+
+    def verified():
+        third.post(f"/facturas/{invoice_id}/verificar")
+        return invoicing.invoice(invoice_id).status != "unknown"
+
+    assert wait_for(verified)
+    rows = invoicing.sandbox_invoices()[before:]
+    assert (invoicing.invoice(invoice_id).status, len(rows)) == ("stamped", 1)
+
+
+@pytest.mark.usefixtures("fast_app_config")
 def test_slow_alegra_then_user_retries_gives_one_cfdi(invoicing, sandbox):
     """POST answered after our timeout: unknown, a retry is refused, reading adopts it."""
     invoice_id = invoicing.draft()
@@ -239,15 +266,29 @@ def test_slow_alegra_then_user_retries_gives_one_cfdi(invoicing, sandbox):
     assert (invoice.status, len(rows), invoice.uuid) == ("stamped", 1, rows[0]["uuid"].upper())
 
 
+def _land_late(app, invoice_id, marker):
+    """What a POST that Alegra finished after the grace leaves: a CFDI under an old marker."""
+    from apunto_fact.invoices import stamping
+    from apunto_fact.invoices.models import Invoice
+    from apunto_fact.settings import alegra as connection
+
+    with app.test_request_context():
+        invoice = db.session.get(Invoice, invoice_id)
+        client = connection.make_client()
+        payload, _lookup = stamping._payload(client, invoice, marker)
+        return client.post("/invoices", payload)
+
+
 @pytest.mark.usefixtures("fast_app_config")
 def test_cfdi_arriving_after_the_grace_is_found_as_duplicate_and_cancellable(
-        invoicing, sandbox, runner):
+        invoicing, sandbox, runner, app):
     """Alegra slower than the whole grace: the second CFDI is said, never hidden."""
+    from apunto_fact.documents import StampAttempt
+
     invoice_id = invoicing.draft()
-    before = len(invoicing.sandbox_invoices())
-    set_faults(sandbox, rules=[{"method": "POST", "path": "/invoices", "action": "delay",
-                                "delay": 4.0}])
+    set_faults(sandbox, rules=[{"method": "POST", "path": "/invoices", "action": "drop"}])
     invoicing.stamp(invoice_id)
+    assert invoicing.invoice(invoice_id).status == "unknown"
 
     def back_to_draft():
         invoicing.user.post(f"/facturas/{invoice_id}/verificar", htmx=True)
@@ -255,24 +296,26 @@ def test_cfdi_arriving_after_the_grace_is_found_as_duplicate_and_cancellable(
 
     assert wait_for(back_to_draft, step=0.3)
     assert invoicing.stamp(invoice_id).status_code == 200
-    assert wait_for(lambda: len(invoicing.sandbox_invoices()) == before + 2, step=0.2)
+    with app.app_context():
+        first = db.session.query(StampAttempt).order_by(StampAttempt.id).first().marker
+    late = _land_late(app, invoice_id, first)
     result = runner.invoke(args=["reconcile"])
     assert "Alegra tiene 2 CFDI para esta misma factura" in result.output
     page = invoicing.user.get(f"/facturas/{invoice_id}").get_data(as_text=True)
     assert "Cancelar el sobrante (motivo 02)" in page
-    with invoicing.app.app_context():
-        from apunto_fact.documents import StampAttempt
+    with app.app_context():
         extra = db.session.query(StampAttempt).filter_by(outcome="duplicate").one()
         extra_id, extra_uuid = extra.id, extra.uuid
     invoice = invoicing.invoice(invoice_id)
-    assert invoice.uuid != extra_uuid and invoice.problem_code == "duplicada"
+    assert (invoice.problem_code, extra_uuid, invoice.uuid != extra_uuid) == (
+        "duplicada", late["stamp"]["uuid"].upper(), True)
     html = invoicing.user.post(f"/facturas/{invoice_id}/cancelar-sobrante/{extra_id}",
                                htmx=True).get_data(as_text=True)
     notice = re.search(r'class="flash warning" role="alert">([^<]*)<', html)
     # the sandbox accepts cancellations at once here (cancel_delay 0)
     assert notice and notice.group(1) == f"El CFDI sobrante {extra_uuid} quedó cancelado."
     assert invoicing.invoice(invoice_id).problem_code is None
-    voided = [r for r in invoicing.sandbox_invoices() if (r.get("uuid") or "").upper() == extra_uuid]
+    voided = [r for r in invoicing.sandbox_invoices() if r["id"] == str(late["id"])]
     assert voided[0]["cancelMotive"] == "02"
 
 
@@ -389,3 +432,113 @@ def test_a_bad_amount_is_a_field_error_and_never_zero(invoicing, quantity):
                      r'número', html)
     assert [line.quantity for line in _lines(invoicing, invoice_id)] == [Decimal(2)]
     assert invoicing.invoice(invoice_id).total == Decimal("2320.00")
+
+
+@pytest.mark.parametrize("product_id", ["", "-1", "0", "1_000", "١٢٣", "99999999999999999999999"])
+def test_a_line_without_a_catalog_product_is_a_field_error(invoicing, app, product_id):
+    data = invoicing.form()
+    data["lines-0-product_id"] = product_id
+    response = invoicing.user.post("/facturas/nueva", data, htmx=True)
+    html = response.get_data(as_text=True)
+    assert (response.status_code, "Elige un producto o servicio del catálogo" in html) == (
+        422, True)
+    with app.app_context():
+        from apunto_fact.invoices.models import Invoice
+        assert db.session.query(Invoice).count() == 0
+
+
+def test_huge_ids_and_pages_are_not_found_never_500(invoicing):
+    huge = "9" * 30
+    invoice_id = invoicing.draft()
+    assert invoicing.save(invoice_id, version=huge).status_code == 409
+    assert invoicing.user.post("/facturas/calcular", {**invoicing.form(), "customer_id": huge,
+                                                      "_trigger": "customer_id"},
+                               htmx=True).status_code == 200
+    assert invoicing.user.get(f"/facturas/?page={huge}").status_code == 200
+
+
+def test_a_late_cfdi_is_adopted_before_posting_again(invoicing, sandbox, app):
+    """Draft again after the grace, then the old POST lands: Timbrar reads first, posts nothing."""
+    from apunto_fact.documents import StampAttempt
+    from apunto_fact.invoices import stamping
+    from apunto_fact.invoices.models import Invoice
+    from apunto_fact.settings import alegra as connection
+    from apunto_fact.timeutil import utcnow
+
+    invoice_id = invoicing.draft()
+    with app.test_request_context():
+        # an earlier attempt, concluded "not found", whose POST reached Alegra afterwards
+        invoice = db.session.get(Invoice, invoice_id)
+        client = connection.make_client()
+        payload, lookup = stamping._payload(client, invoice, "1a7e0000000000000000")
+        late = client.post("/invoices", payload)
+        attempt = StampAttempt.open_for(invoice, "1a7e0000000000000000", invoice.version,
+                                        lookup=lookup)
+        attempt.posted_at, attempt.outcome = utcnow(), "not_found"
+        db.session.commit()
+    before = sandbox_calls(sandbox)["calls"].get("POST /invoices")
+    html = invoicing.stamp(invoice_id).get_data(as_text=True)
+    adopted = invoicing.invoice(invoice_id)
+    assert (adopted.status, adopted.alegra_id) == ("stamped", str(late["id"]))
+    assert "se tomó ese CFDI y no se volvió a timbrar" in html
+    assert sandbox_calls(sandbox)["calls"].get("POST /invoices") == before
+
+
+@pytest.mark.parametrize("body", [
+    {"id": "900001", "emissionStatus": "PENDING", "status": "open", "total": "1160.00"},
+    "<html>OK</html>", [], None,
+])
+def test_a_2xx_without_a_stamped_cfdi_is_unknown_never_stamped(invoicing, sandbox, body):
+    invoice_id = invoicing.draft()
+    set_faults(sandbox, rules=[{"method": "POST", "path": "/invoices", "status": 201,
+                                "body": body if body is not None else ""}])
+    html = invoicing.stamp(invoice_id).get_data(as_text=True)
+    invoice = invoicing.invoice(invoice_id)
+    assert (invoice.status, invoice.uuid, invoice.problem_code) == ("unknown", None, "en-camino")
+    assert "Verificar con Alegra" in html
+
+
+def test_cancel_still_in_flight_is_not_read_as_refused(invoicing, sandbox):
+    """The void is processed late: a poll that still reads 'stamped' keeps it pending."""
+    invoice_id = invoicing.draft()
+    invoicing.stamp(invoice_id)
+    set_faults(sandbox, rules=[{"method": "POST", "path": "/invoices/", "action": "drop"}])
+    invoicing.user.post(f"/facturas/{invoice_id}/cancelar", {"motive": "02"}, htmx=True)
+    invoicing.user.get(f"/facturas/{invoice_id}/estado", headers={"HX-Request": "true"})
+    invoice = invoicing.invoice(invoice_id)
+    assert (invoice.status, invoice.problem_code) == ("cancel_pending", "en-camino")
+
+
+def test_cancel_extra_cfdi_clicked_three_times_sends_one_void(invoicing, sandbox, app, served):
+    from apunto_fact.documents import StampAttempt
+
+    invoice_id = invoicing.draft()
+    invoicing.stamp(invoice_id)
+    with app.app_context():
+        first = db.session.query(StampAttempt).one().marker
+    late = _land_late(app, invoice_id, "0ld0" + first[4:])
+    with app.app_context():
+        from apunto_fact.invoices.models import Invoice
+        invoice = db.session.get(Invoice, invoice_id)
+        extra = StampAttempt.open_for(invoice, "0ld0" + first[4:], invoice.version,
+                                      lookup=StampAttempt.of(invoice)[0].lookup_params)
+        extra.posted_at, extra.outcome = extra.started_at, "not_found"
+        db.session.commit()
+    invoicing.user.post(f"/facturas/{invoice_id}/verificar", htmx=True)
+    with app.app_context():
+        extra_id = db.session.query(StampAttempt).filter_by(outcome="duplicate").one().id
+    set_faults(sandbox, latency=0.2)
+    users, barrier, codes = [HttpUser(served) for _ in range(3)], threading.Barrier(3), []
+
+    def press(user):
+        barrier.wait()
+        codes.append(user.post(f"/facturas/{invoice_id}/cancelar-sobrante/{extra_id}")
+                     .status_code)
+
+    threads = [threading.Thread(target=press, args=(u,)) for u in users]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    voids = sandbox_calls(sandbox)["calls"].get(f"POST /invoices/{late['id']}/void")
+    assert (sorted(codes), voids) == ([200, 200, 200], 1)

@@ -1,4 +1,4 @@
-"""Login, logout, first-run owner account and the login guard."""
+"""Login, logout, first-run owner account and the login guard with the role policy."""
 from urllib.parse import urlsplit
 
 from flask import flash
@@ -11,25 +11,33 @@ from flask_login import login_user
 from flask_login import logout_user
 
 from ..extensions import csrf
+from ..extensions import db
 from ..web import invalid
 from ..web import is_htmx
 from ..web import render
 from . import bp
+from . import policy
 from . import service
 from .forms import LoginForm
 from .forms import OwnerForm
 
 PUBLIC_ENDPOINTS = {"auth.login", "auth.first_run", "static"}
+FORBIDDEN = "Tu rol ({role}) no permite esta acción. Pide a un dueño de la cuenta que la haga."
 
 
 @bp.before_app_request
 def require_login():
-    """Send anonymous visitors to first run or login; then check CSRF on every POST.
+    """Send anonymous visitors to first run or login, check the role policy, then CSRF.
 
     Login comes first so that an expired session sends the user to the login page
     instead of failing with a CSRF error.
     """
-    if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        csrf.protect()
+        return None
+    if current_user.is_authenticated:
+        if not policy.allowed(current_user.role, request.endpoint):
+            return forbidden()
         csrf.protect()
         return None
     target = "auth.first_run" if not service.has_users() else "auth.login"
@@ -43,9 +51,47 @@ def require_login():
     return redirect(url)
 
 
+def forbidden():
+    """403 in Spanish: a page, or a panel htmx can swap in."""
+    from ..errors import respond
+    role = policy.ROLES.get(current_user.role, current_user.role)
+    return respond(403, FORBIDDEN.format(role=role))
+
+
+@bp.after_app_request
+def record_action(response):
+    """Record who used an audited action (stamp, cancel, settings, users) that succeeded."""
+    label = policy.audited_action()
+    if label and response.status_code < 400 and current_user.is_authenticated:
+        from .models import UserAction
+        args = request.view_args or {}
+        db.session.rollback()  # whatever the view left open is not ours to commit
+        db.session.add(UserAction(user_id=current_user.id, username=current_user.username,
+                                  action=label, invoice_id=args.get("invoice_id"),
+                                  detail=_detail(args)))
+        db.session.commit()
+    return response
+
+
+@bp.app_template_global()
+def invoice_actions(invoice_id):
+    """Who stamped, verified or cancelled an invoice, oldest first (shown on the invoice)."""
+    from .models import UserAction
+    return db.session.query(UserAction).filter_by(invoice_id=invoice_id).order_by(
+        UserAction.id).all()
+
+
+def _detail(args):
+    if "user_id" in args:
+        return f"usuario #{args['user_id']}"
+    return None
+
+
 def _safe_next(url):
-    """Keep only same-site relative paths, to avoid an open redirect."""
-    if not url or not url.startswith("/") or url.startswith("//") or urlsplit(url).netloc:
+    """Keep only same-site relative paths, to avoid an open redirect or header injection."""
+    if not url or not url.startswith("/") or url.startswith("//") or url.startswith("/\\"):
+        return None
+    if any(ord(c) < 32 or ord(c) == 127 for c in url) or urlsplit(url).netloc:
         return None
     return url.rstrip("?")
 
@@ -58,7 +104,10 @@ def first_run():
     form = OwnerForm()
     if form.validate_on_submit():
         try:
-            user = service.create_user(form.username.data, form.password.data)
+            user = service.create_first_owner(form.username.data, form.password.data)
+        except service.FirstRunTaken:
+            flash("La cuenta del dueño ya se creó desde otra ventana. Entra con ella.", "ok")
+            return redirect(url_for("auth.login"), 303)
         except ValueError as exc:
             form.username.errors.append(str(exc))
         else:
@@ -91,6 +140,10 @@ def login():
 
 @bp.post("/salir")
 def logout():
-    """Sign out."""
+    """Sign out, and end every copy of this session on the server side."""
+    service.end_sessions(current_user._get_current_object())
     logout_user()
     return redirect(url_for("auth.login"), 303)
+
+
+from . import users  # noqa: E402,F401  (user administration and own password)

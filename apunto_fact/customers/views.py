@@ -10,6 +10,7 @@ from ..extensions import db
 from ..forms import live_response
 from ..sat.catalogs import GENERIC_RFCS
 from ..settings import company
+from ..web import db_int
 from ..web import invalid
 from ..web import redirect_to
 from ..web import render
@@ -43,7 +44,7 @@ def edit(customer_id):
 def live():
     """Re-check the customer form after one field changed (HTMX, out-of-band fields)."""
     return live_response(CustomerForm(company_cp=company.postal_code(),
-                                      customer_id=request.form.get("_customer_id", type=int)))
+                                      customer_id=request.form.get("_customer_id", type=db_int)))
 
 
 catalog.register_archiving(bp, Customer, "Cliente", "customers.index")

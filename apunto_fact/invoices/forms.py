@@ -19,6 +19,7 @@ from ..forms import mark_sent
 from ..forms import strip
 from ..sat import catalogs as cat
 from ..sat import rules
+from ..settings import company as settings_company
 from . import editor
 
 CURRENCIES = {"MXN": "MXN - Peso mexicano", "USD": "USD - Dólar estadounidense",
@@ -55,6 +56,14 @@ class InvoiceForm(BaseForm):
     forma_pago = SelectField("Forma de pago", validate_choice=False)
     observations = TextAreaField("Observaciones (se imprimen en el PDF)", filters=[strip],
                                  validators=[Length(max=500, message="Hasta 500 caracteres.")])
+    # InformacionGlobal: asked only when the customer is PUBLICO EN GENERAL (factura global).
+    global_periodicidad = SelectField("Periodicidad", validate_choice=False, choices=choices(
+        {c: f"{c} - {n}" for c, n in cat.PERIODICIDADES.items()}, "Elige…"))
+    global_meses = SelectField("Mes o bimestre", validate_choice=False, choices=choices(
+        {c: f"{c} - {n}" for c, n in cat.MESES.items()}, "Elige…"))
+    global_anio = StringField("Año", filters=[strip],
+                              validators=[Length(max=4, message="Escribe el año, por ejemplo "
+                                                                "2026.")])
     lines = FieldList(FormField(LineForm), max_entries=MAX_LINES)
 
     def refresh(self, customer):
@@ -76,6 +85,13 @@ class InvoiceForm(BaseForm):
             self.uso_cfdi.data = customer.uso_cfdi
             self.metodo_pago.data = customer.metodo_pago
             self.forma_pago.data = customer.forma_pago
+            if rules.is_publico_en_general(customer.rfc, customer.name) and \
+                    not self.global_periodicidad.data:
+                # A factura global usually covers the current month.
+                today = date.today()
+                self.global_periodicidad.data = "04"
+                self.global_meses.data = f"{today.month:02d}"
+                self.global_anio.data = str(today.year)
         if trigger == "metodo_pago" and self.metodo_pago.data == "PPD":
             self.forma_pago.data = "99"
         for name, value in sent.items():
@@ -98,6 +114,16 @@ class InvoiceForm(BaseForm):
         for name, message in header.errors.items():
             self[name].errors = [*self[name].errors, message]
         self.draft = editor.parse(self, customer, old_lines)
+        if customer is not None and rules.is_publico_en_general(customer.rfc, customer.name):
+            company = settings_company.get()
+            found = rules.check_global_info(
+                {"periodicidad": self.global_periodicidad.data, "meses": self.global_meses.data,
+                 "anio": self.global_anio.data, "uso_cfdi": self.uso_cfdi.data}, customer,
+                company.cp if company else None, today or date.today(),
+                company.regimen if company else None)
+            for name, message in found.errors.items():
+                if name.startswith("global_") and message not in self[name].errors:
+                    self[name].errors = [*self[name].errors, message]
         return self.draft
 
     def parsed(self, customer, old_lines=()):
@@ -109,14 +135,14 @@ class InvoiceForm(BaseForm):
     def submitted_version(self):
         """The version the editor was showing, or None when missing or not a number."""
         raw = (self.version.data or "").strip()
-        return int(raw) if raw.isdigit() else None
+        return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
 
     def savable(self):
         """True when a draft can be stored: fields fit and every amount parses.
 
         SAT-rule findings do not count: an incomplete draft is still worth keeping.
         """
-        numeric = ("quantity", "unit_price", "discount_pct")
+        numeric = ("product_id", "quantity", "unit_price", "discount_pct")
         return not getattr(self, "structural", False) and \
             not any(e.form[n].errors for e in self.lines for n in numeric) and \
             not self.exchange_rate.errors and not self.date.errors

@@ -45,6 +45,10 @@ class Invoice(StatefulDocument, db.Model):
     metodo_pago = db.Column(db.String(3), nullable=False)
     forma_pago = db.Column(db.String(2), nullable=False)
     observations = db.Column(db.String(500))
+    # InformacionGlobal of a factura global a público en general (c_Periodicidad, c_Meses).
+    global_periodicidad = db.Column(db.String(2))
+    global_meses = db.Column(db.String(2))
+    global_anio = db.Column(db.Integer)
     subtotal = db.Column(Money, nullable=False, default=0)
     discount = db.Column(Money, nullable=False, default=0)
     taxes = db.Column(Money, nullable=False, default=0)

@@ -4,6 +4,7 @@ from datetime import date
 
 from flask import url_for
 
+from ..alegra import mapping
 from ..sat import rules
 from ..settings import alegra
 from ..settings import company
@@ -47,10 +48,18 @@ def problems(invoice, today=None):
                                  url_for("customers.edit", customer_id=customer.id)))
     header = rules.check_invoice_header(
         {"date": invoice.date, "currency": invoice.currency,
-         "observations": invoice.observations, "exchange_rate": invoice.exchange_rate, "uso_cfdi": invoice.uso_cfdi,
+         "observations": invoice.observations, "exchange_rate": invoice.exchange_rate,
+         "uso_cfdi": invoice.uso_cfdi,
          "metodo_pago": invoice.metodo_pago, "forma_pago": invoice.forma_pago},
         customer, today or date.today())
     found += [Problem(field, message) for field, message in header.errors.items()]
+    found += [Problem(field, message) for field, message in mapping.refusals(
+        customer, invoice.forma_pago)]
+    found += [Problem(field, message) for field, message in rules.check_global_info(
+        {"periodicidad": invoice.global_periodicidad, "meses": invoice.global_meses,
+         "anio": invoice.global_anio, "uso_cfdi": invoice.uso_cfdi}, customer,
+        emisor.cp if emisor else None, today or date.today(),
+        emisor.regimen if emisor else None).errors.items()]
     if not invoice.lines:
         found.append(Problem("lines", "Agrega al menos un concepto."))
     for number, line in enumerate(invoice.lines, start=1):

@@ -18,8 +18,10 @@ PAGE_SIZE = 25
 
 def customer_of(form):
     """The customer chosen in the form, or None."""
-    raw = form.customer_id.data
-    return db.session.get(Customer, int(raw)) if raw and str(raw).isdigit() else None
+    raw = str(form.customer_id.data or "")
+    if not (raw.isascii() and raw.isdigit() and len(raw) < 10):
+        return None  # not one of our ids (also: too large for the column)
+    return db.session.get(Customer, int(raw))
 
 
 def apply(invoice, draft):
@@ -31,6 +33,9 @@ def apply(invoice, draft):
         invoice.exchange_rate = draft.exchange_rate
         invoice.uso_cfdi, invoice.metodo_pago = draft.uso_cfdi, draft.metodo_pago
         invoice.forma_pago, invoice.observations = draft.forma_pago, draft.observations
+        invoice.global_periodicidad, invoice.global_meses = (draft.global_periodicidad,
+                                                             draft.global_meses)
+        invoice.global_anio = draft.global_anio
         old = {line.position: line for line in invoice.lines}
         lines = []
         for position, parsed in enumerate(draft.lines):

@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
+from sqlalchemy import update
 
 from .. import crypto
 from .. import documents
 from ..alegra import AlegraError
+from ..alegra import api
 from ..alegra import mapping
 from ..documents import Problem
 from ..documents import StampAttempt
@@ -28,6 +30,7 @@ from ..documents import transition
 from ..extensions import db
 from ..money import fmt as money_fmt
 from ..settings import alegra as connection
+from ..settings import diagnostic
 from .. import timeutil
 from ..timeutil import utcnow
 from . import archive
@@ -52,6 +55,9 @@ DATA_REJECTIONS = {400, 404, 409, 422}
 DUPLICATE_MOTIVE = "02"
 # How long reconcile keeps looking for a late CFDI of an attempt it concluded was not created.
 LATE_WINDOW = timedelta(days=3)
+VOID_IN_FLIGHT = "Solicitando la cancelación a Alegra…"
+SAT_REJECTED = ("El SAT rechazó la factura (según Alegra). Revisa los datos del cliente y vuelve "
+                "a timbrar.")
 STALE_MESSAGE = ("Esta factura cambió en otra ventana o pestaña mientras la tenías abierta; "
                  "no se guardó ni se timbró nada de lo que enviaste. Este es su estado actual: "
                  "revísalo y vuelve a intentarlo.")
@@ -86,9 +92,16 @@ def _alegra_problem(err):
 
 def stamp(invoice, version):
     """Stamp version of an editable invoice in Alegra; return an Outcome."""
+    if _searchable(invoice):
+        # An earlier attempt may have landed after we gave up on it: read before posting.
+        reconcile(invoice)
+        if not invoice.editable:
+            return Outcome(invoice, stale=True, notice=(
+                "Alegra ya tenía timbrada esta factura por un envío anterior que llegó tarde; "
+                "se tomó ese CFDI y no se volvió a timbrar."))
     if invoice.version != version:
         return Outcome(invoice, notice=STALE_MESSAGE, stale=True)
-    problems = readiness.problems(invoice)
+    problems = readiness.problems(invoice) or diagnostic.before_first_stamp()
     if problems:
         return Outcome(invoice, blocked=problems)
     previous = invoice.status
@@ -112,11 +125,16 @@ def stamp(invoice, version):
 
 def _send(invoice, attempt, previous):
     try:
+        if (invoice.status, invoice.version) != (STAMPING, attempt.version):
+            raise RuntimeError("the claimed version changed before its payload was built")
         client = connection.make_client(invoice_id=invoice.id)
         payload, lookup = _payload(client, invoice, attempt.marker)
     except AlegraError as exc:
         # Nothing was posted for this invoice yet: it stays editable, no folio was used.
         _not_sent(attempt)
+        if exc.status == 429 or exc.kind == "busy":
+            _set_problem(invoice, previous, Problem.RATE_LIMITED, _rate_message(exc))
+            return
         problem, message, field, ref = _alegra_problem(exc)
         _set_problem(invoice, REJECTED if exc.status in DATA_REJECTIONS else previous,
                      problem, message, field, ref)
@@ -138,12 +156,26 @@ def _send(invoice, attempt, previous):
     attempt.total = invoice.total
     db.session.commit()
     try:
-        body = client.post("/invoices?fields=pdf,xml", payload,
-                           read_timeout=current_app.config["ALEGRA_STAMP_TIMEOUT"])
+        body = api.create_and_stamp_invoice(
+            client, payload, read_timeout=current_app.config["ALEGRA_STAMP_TIMEOUT"])
     except AlegraError as err:
         _after_failed_post(client, invoice, attempt, previous, err)
         return
-    _stamped(invoice, attempt, mapping.invoice_from_alegra(body), client)
+    info = mapping.invoice_from_alegra(body)
+    if info.uuid and info.state == mapping.S_STAMPED:
+        _stamped(invoice, attempt, info, client)
+    elif info.state == mapping.S_REJECTED:
+        attempt.outcome, attempt.finished_at, attempt.alegra_id = "rejected", utcnow(), info.id
+        _set_problem(invoice, REJECTED, Problem.SAT, SAT_REJECTED)
+    else:
+        # A 2xx that is not a stamped CFDI we can read (PENDING, no UUID, garbled): Alegra
+        # may still hold one under this marker, so it is resolved by reading, like a timeout.
+        attempt.outcome = "unknown"
+        _set_problem(invoice, UNKNOWN, Problem.ALEGRA, (
+            "Alegra respondió sin un folio fiscal (UUID) de una factura timbrada; no sabemos "
+            "si quedó timbrada. Se verifica leyendo Alegra: presiona «Verificar con Alegra» y "
+            "no la timbres de nuevo a ciegas."))
+        reconcile(invoice, client)
 
 
 def _not_sent(attempt):
@@ -165,7 +197,7 @@ def _payload(client, invoice, marker):
     due = invoice.date + timedelta(days=invoice.customer.credit_days or 0)
     payload = mapping.invoice_payload(invoice, contact_id, lines, list(retentions.items()),
                                       sync.template_id(client), marker, due)
-    return payload, {"client_id": contact_id, "date": invoice.date.isoformat()}
+    return payload, api.invoice_lookup(contact_id, invoice.date)
 
 
 def _after_failed_post(client, invoice, attempt, previous, err):
@@ -179,16 +211,24 @@ def _after_failed_post(client, invoice, attempt, previous, err):
         reconcile(invoice, client)
         return
     attempt.outcome, attempt.finished_at = "rejected", utcnow()
-    if err.status == 429:
-        wait = f" en {err.reset} s" if err.reset is not None else ""
-        _set_problem(invoice, previous, Problem.RATE_LIMITED, (
-            f"Alegra recibió demasiadas solicitudes; intenta de nuevo{wait}. No se creó la "
-            f"factura."), ref="429")
+    if err.status == 429 or err.kind == "busy":  # Alegra's limit, or our budget of it
+        attempt.outcome = "not_sent"
+        _set_problem(invoice, previous, Problem.RATE_LIMITED, _rate_message(err), ref="429")
     else:
         # Credentials, plan or permission (401/402/403): nothing is wrong with the invoice.
         problem, message, field, ref = _alegra_problem(err)
         _set_problem(invoice, REJECTED if err.status in DATA_REJECTIONS else previous, problem,
                      message, field, ref)
+        if err.code == 3051:
+            # One reading of the evidence: the rejected invoice stays in Alegra (§3). Read
+            # after the state is committed: no write is held while Alegra is called.
+            sync.discard_rejected_leftover(client, invoice, attempt)
+
+
+def _rate_message(err):
+    wait = f" en {err.reset} s" if err.reset is not None else ""
+    return (f"Alegra recibió demasiadas solicitudes; intenta de nuevo{wait}. No se creó la "
+            f"factura.")
 
 
 def _stamped(invoice, attempt, info, client, only_from=(STAMPING, UNKNOWN)):
@@ -208,8 +248,9 @@ def _stamped(invoice, attempt, info, client, only_from=(STAMPING, UNKNOWN)):
             f"no es correcto, cancélalo y emite uno nuevo.")))
     if not transition(invoice, STAMPED, only_from=only_from, **values):
         db.session.rollback()
-        log.error("Invoice %s was %s when its CFDI %s arrived", invoice.id, invoice.status,
-                  info.uuid)
+        level = logging.INFO if invoice.uuid == info.uuid else logging.ERROR
+        log.log(level, "Invoice %s was %s when its CFDI %s arrived", invoice.id,
+                invoice.status, info.uuid)
         return
     fetch_files(invoice, client, info)
 
@@ -218,11 +259,11 @@ def fetch_files(invoice, client, info=None):
     """Download XML and PDF into the archive; a failure only leaves them for later."""
     try:
         if info is None or not (info.xml_url and info.pdf_url):
-            body = client.get(f"/invoices/{invoice.alegra_id}", {"fields": "pdf,xml"})
+            body = api.get_invoice(client, invoice.alegra_id, files=True)
             info = mapping.invoice_from_alegra(body)
         for kind, url in (("xml", info.xml_url), ("pdf", info.pdf_url)):
             if url and archive.read(invoice, kind) is None:
-                archive.save(invoice, kind, client.download(url))
+                archive.save(invoice, kind, api.download(client, url))
         db.session.commit()
         return True
     except AlegraError:
@@ -293,13 +334,11 @@ def _find(client, invoice, attempts):
     by_marker = {a.marker: a for a in attempts}
     params = [json.loads(text) for text in sorted({a.lookup for a in attempts if a.lookup})]
     if not params and invoice.customer is not None and invoice.customer.alegra_id:
-        params = [{"client_id": invoice.customer.alegra_id, "date": invoice.date.isoformat()}]
+        params = [api.invoice_lookup(invoice.customer.alegra_id, invoice.date)]
     found = {}
     for query in params:
-        for row in client.list_all("/invoices", query):
-            info = mapping.invoice_from_alegra(row)
-            if info.marker in by_marker:
-                found[by_marker[info.marker]] = info
+        for marker, info in api.find_invoices_by_markers(client, query, by_marker).items():
+            found[by_marker[marker]] = info
     return found
 
 
@@ -307,8 +346,8 @@ def _resolve_by_markers(client, invoice):
     attempts = [a for a in invoice.attempts() if a.posted_at or a.outcome in (None, "unknown")]
     found = _find(client, invoice, attempts)
     stamped = {a: i for a, i in found.items()
-               if i.uuid and (i.emission_status in mapping.STAMPED_STATUSES or
-                              i.emission_status in (mapping.CANCELLED, mapping.CANCEL_WAITING))}
+               if i.uuid and i.state in (mapping.S_STAMPED, mapping.S_CANCEL_PROCESS,
+                                         mapping.S_CANCELLED)}
     if invoice.uuid is None and stamped:
         # Adopt the newest attempt's CFDI: it was built from the newest version.
         keep = max(stamped, key=lambda a: a.id)
@@ -320,13 +359,13 @@ def _resolve_by_markers(client, invoice):
     if invoice.status != UNKNOWN:
         db.session.commit()
         return
-    rejected = [a for a, i in found.items() if i.emission_status == mapping.REJECTED]
+    rejected = [a for a, i in found.items() if i.state == mapping.S_REJECTED]
     if rejected:
         for attempt in rejected:
             attempt.outcome, attempt.finished_at = "rejected", utcnow()
-        _set_problem(invoice, REJECTED, Problem.SAT, (
-            "El SAT rechazó la factura (según Alegra). Revisa los datos del cliente y vuelve "
-            "a timbrar."), only_from=(UNKNOWN,))
+        _set_problem(invoice, REJECTED, Problem.SAT, SAT_REJECTED, only_from=(UNKNOWN,))
+        for attempt in rejected:
+            sync.void_leftover(client, found[attempt])
         return
     waiting = [a for a in attempts if _in_flight(a)]
     if waiting:
@@ -343,8 +382,9 @@ def _resolve_by_markers(client, invoice):
         if attempt.outcome in (None, "unknown"):
             attempt.outcome, attempt.finished_at = "not_found", utcnow()
     _set_problem(invoice, DRAFT, Problem.NOT_CREATED, (
-        "Alegra no registró esta factura: no se usó ningún folio. Ya puedes timbrarla de "
-        "nuevo."), only_from=(UNKNOWN,))
+        "La factura no apareció en Alegra en el tiempo en que un envío puede llegar, así que "
+        "no se timbró. Ya puedes timbrarla de nuevo; antes de enviarla se vuelve a revisar "
+        "Alegra por si el envío anterior llegara tarde."), only_from=(UNKNOWN,))
 
 
 def _clock(moment):
@@ -358,7 +398,7 @@ def _duplicate(invoice, attempt, info):
                   info.uuid, attempt.marker, invoice.uuid)
     attempt.outcome, attempt.finished_at = "duplicate", attempt.finished_at or utcnow()
     attempt.alegra_id, attempt.uuid = info.id, info.uuid
-    if info.emission_status == mapping.CANCELLED:
+    if info.state == mapping.S_CANCELLED:
         attempt.void_status = "cancelled"
     invoice.problem_code, invoice.problem_field = Problem.DUPLICATE.value, None
     invoice.problem_message = duplicate_message(invoice)
@@ -378,10 +418,10 @@ def duplicate_message(invoice):
 
 def _settle_void(client, invoice, attempt):
     """Read how the cancellation of an extra CFDI ended."""
-    info = mapping.invoice_from_alegra(client.get(f"/invoices/{attempt.alegra_id}"))
-    if info.emission_status == mapping.CANCELLED:
+    info = mapping.invoice_from_alegra(api.get_invoice(client, attempt.alegra_id))
+    if info.state == mapping.S_CANCELLED:
         attempt.void_status = "cancelled"
-    elif info.emission_status in mapping.STAMPED_STATUSES:
+    elif info.state == mapping.S_STAMPED:
         attempt.void_status = "refused"
     _duplicate_settled(invoice)
 
@@ -403,16 +443,34 @@ def cancel_duplicate(invoice, attempt_id):
             attempt.document_type != Invoice.DOCUMENT_TYPE or attempt.outcome != "duplicate" \
             or attempt.void_status == "cancelled":
         return Outcome(invoice, notice="Ese CFDI sobrante ya no está pendiente de cancelar.")
+    claimed = db.session.execute(
+        update(StampAttempt).where(StampAttempt.id == attempt.id,
+                                   StampAttempt.void_status.is_(None) |
+                                   (StampAttempt.void_status == "refused"))
+        .values(void_status="requesting").execution_options(synchronize_session=False))
+    db.session.commit()
+    db.session.refresh(attempt)
+    if claimed.rowcount != 1:
+        return Outcome(invoice, notice=(
+            f"La cancelación del CFDI sobrante {attempt.uuid} ya se solicitó desde otra "
+            f"ventana; este es su estado."))
     try:
         client = connection.make_client(invoice_id=invoice.id)
-        body = client.post(f"/invoices/{attempt.alegra_id}/void",
-                           mapping.void_payload(DUPLICATE_MOTIVE))
+        body = api.void_invoice(client, attempt.alegra_id,
+                                mapping.void_payload(DUPLICATE_MOTIVE))
     except (crypto.KeyProblem, connection.NotConfigured) as exc:
+        _release_void(attempt)
         return Outcome(invoice, notice=str(exc))
     except AlegraError as err:
+        if err.maybe_sent:
+            attempt.void_status = "requested"  # it may have arrived: settled by reading
+            db.session.commit()
+            return Outcome(invoice, notice="No hubo respuesta de Alegra; la cancelación del "
+                                           "CFDI sobrante pudo haberse solicitado. Se verificará.")
+        _release_void(attempt)
         return Outcome(invoice, notice=f"Alegra no canceló el CFDI sobrante: {err.message}")
-    status = mapping.invoice_from_alegra(body).emission_status
-    attempt.void_status = "cancelled" if status == mapping.CANCELLED else "requested"
+    state = mapping.invoice_from_alegra(body).state
+    attempt.void_status = "cancelled" if state == mapping.S_CANCELLED else "requested"
     _duplicate_settled(invoice)
     return Outcome(invoice, notice=(
         f"Se pidió a Alegra cancelar el CFDI sobrante {attempt.uuid} con el motivo "
@@ -420,30 +478,41 @@ def cancel_duplicate(invoice, attempt_id):
         f"El CFDI sobrante {attempt.uuid} quedó cancelado."))
 
 
+def _release_void(attempt):
+    attempt.void_status = None
+    db.session.commit()
+
+
 def _resolve_cancel(client, invoice):
-    info = mapping.invoice_from_alegra(client.get(f"/invoices/{invoice.alegra_id}"))
-    if info.emission_status == mapping.CANCEL_WAITING:
-        return  # the SAT or the receiver has not answered yet
-    if info.emission_status == mapping.CANCELLED:
+    info = mapping.invoice_from_alegra(api.get_invoice(client, invoice.alegra_id))
+    if info.state in (mapping.S_CANCEL_PROCESS, mapping.S_UNKNOWN):
+        return  # the SAT or the receiver has not answered yet (never read as refused)
+    if info.state == mapping.S_CANCELLED:
         transition(invoice, CANCELLED, only_from=(CANCEL_PENDING,), cancelled_at=utcnow(),
-                   problem_message=None)
-    elif info.emission_status in mapping.STAMPED_STATUSES:
+                   **problem_values())
+    elif info.state == mapping.S_STAMPED:
+        requested = invoice.cancel_requested_at
+        if requested is not None and utcnow() - requested < timedelta(seconds=grace_seconds()):
+            return  # our void may not have reached Alegra yet: not a refusal (ATTACK F4)
         transition(invoice, STAMPED, only_from=(CANCEL_PENDING,), **problem_values(
-            Problem.CANCEL_REFUSED, "La cancelación no procedió: el receptor la rechazó o el "
-                                    "SAT no la aceptó. La factura sigue vigente."))
+            Problem.CANCEL_REFUSED, "La cancelación no se completó: Alegra sigue mostrando la "
+                                    "factura como vigente (el receptor pudo rechazarla, o la "
+                                    "solicitud no llegó). La factura sigue vigente; puedes "
+                                    "solicitar la cancelación de nuevo."))
 
 
 def cancel(invoice, motive, replacement_uuid=None):
     """Ask Alegra to cancel a stamped invoice with a SAT motive; return an Outcome."""
+    # IN_FLIGHT until Alegra answers the void: a read before that is no refusal.
     if not transition(invoice, CANCEL_PENDING, only_from=(STAMPED,), cancel_motive=motive,
                       cancel_replacement_uuid=replacement_uuid, cancel_requested_at=utcnow(),
-                      **problem_values()):
+                      **problem_values(Problem.IN_FLIGHT, VOID_IN_FLIGHT)):
         return Outcome(invoice, notice="Solo una factura timbrada se puede cancelar; este es su "
                                        "estado actual.")
     try:
         client = connection.make_client(invoice_id=invoice.id)
-        body = client.post(f"/invoices/{invoice.alegra_id}/void",
-                           mapping.void_payload(motive, replacement_uuid))
+        body = api.void_invoice(client, invoice.alegra_id,
+                                mapping.void_payload(motive, replacement_uuid))
     except (crypto.KeyProblem, connection.NotConfigured) as exc:
         _set_problem(invoice, STAMPED, Problem.CONFIGURATION, str(exc),
                      only_from=(CANCEL_PENDING,))
@@ -453,13 +522,18 @@ def cancel(invoice, motive, replacement_uuid=None):
             invoice.problem_message = ("No hubo respuesta de Alegra; la cancelación pudo haberse "
                                        "solicitado. Se verificará con Alegra.")
             db.session.commit()
+            return Outcome(invoice)
         else:
             problem, message, field, ref = _alegra_problem(err)
             _set_problem(invoice, STAMPED, problem, message, field, ref,
                          only_from=(CANCEL_PENDING,))
         return Outcome(invoice)
-    if mapping.invoice_from_alegra(body).emission_status == mapping.CANCELLED:
-        transition(invoice, CANCELLED, only_from=(CANCEL_PENDING,), cancelled_at=utcnow())
+    if mapping.invoice_from_alegra(body).state == mapping.S_CANCELLED:
+        transition(invoice, CANCELLED, only_from=(CANCEL_PENDING,), cancelled_at=utcnow(),
+                   **problem_values())
+    elif invoice.status == CANCEL_PENDING and invoice.problem_code == Problem.IN_FLIGHT.value:
+        invoice.problem_code = invoice.problem_message = None  # Alegra has the request
+        db.session.commit()
     return Outcome(invoice)
 
 
@@ -497,7 +571,7 @@ def recover_at_start(app, sleep=time.sleep):
         while True:
             waiting = 0
             for invoice in pending():
-                if invoice.status in (STAMPING, UNKNOWN):
+                if invoice.status in (STAMPING, UNKNOWN, CANCEL_PENDING):
                     reconcile(invoice)
                     waiting += invoice.status in (STAMPING, UNKNOWN)
             db.session.remove()

@@ -4,65 +4,146 @@ Each record keeps its Alegra id and a fingerprint of what was sent: an unchanged
 or product costs no call, so a repeat invoice is a single POST /invoices. Tax, retention
 and numbering ids are cached in the database and refreshed on a miss (alegra-api.md §5).
 """
+import logging
+
 from ..alegra import AlegraError
+from ..alegra import api
 from ..alegra import mapping
-from ..alegra.client import unwrap_list
 from ..audit.models import AlegraRef
 from ..extensions import db
 from ..sat.catalogs import GENERIC_RFCS
+
+log = logging.getLogger(__name__)
 
 
 class SetupMissing(Exception):
     """The Alegra account lacks something we need (a tax, an electronic numbering)."""
 
 
+CREATED, LINKED = "created", "linked"
+
+
+def _payload(build, *args):
+    try:
+        return build(*args)
+    except mapping.Unsupported as exc:
+        raise SetupMissing(str(exc)) from None
+
+
 def ensure_contact(client, customer):
-    """Return the customer's Alegra contact id, creating or updating it only if needed."""
-    payload = mapping.contact_payload(customer)
+    """Return the customer's Alegra contact id, creating or updating it only if needed.
+
+    Only a contact the app created, or one whose RFC matches exactly, is ever updated;
+    a filter that answers with someone else's contact is ignored (evidence §3).
+    """
+    payload = _payload(mapping.contact_payload, customer, term_id(client, customer.credit_days))
     stamp = mapping.fingerprint(payload)
-    if customer.alegra_id and customer.alegra_fingerprint == stamp:
+    if customer.alegra_id and customer.alegra_origin and customer.alegra_fingerprint == stamp:
         return customer.alegra_id
-    contact_id = customer.alegra_id or _find_contact(client, customer)
+    if customer.alegra_id and not customer.alegra_origin:
+        _verify_legacy(customer, lambda: mapping.contact_rfc(
+            api.get_contact(client, customer.alegra_id)) == customer.rfc)
+    contact_id, origin = customer.alegra_id, customer.alegra_origin
     if contact_id:
-        client.put(f"/contacts/{contact_id}", payload)
+        api.update_contact(client, contact_id, payload)
     else:
-        try:
-            contact_id = mapping.to_id(client.post("/contacts", payload).get("id"))
-        except AlegraError as err:
-            if err.code != 2006 or not err.body.get("contactId"):
-                raise
-            # Someone registered the RFC meanwhile: reuse it, with our fiscal data.
-            contact_id = mapping.to_id(err.body["contactId"])
-            client.put(f"/contacts/{contact_id}", payload)
-    customer.alegra_id, customer.alegra_fingerprint = contact_id, stamp
+        # Many contacts share a generic RFC; ours is created as its own.
+        contact_id, origin = api.find_or_create_contact(
+            client, payload, customer.rfc, lookup=customer.rfc not in GENERIC_RFCS)
+        if origin == LINKED:
+            # The same RFC already in Alegra: reuse it, with our fiscal data.
+            api.update_contact(client, contact_id, payload)
+    customer.alegra_id, customer.alegra_origin = contact_id, origin
+    customer.alegra_fingerprint = stamp
     db.session.commit()
     return contact_id
 
 
-def _find_contact(client, customer):
-    if customer.rfc in GENERIC_RFCS:
-        return None  # many contacts share a generic RFC; ours is created as its own
-    rows = unwrap_list(client.get("/contacts", {"identification": customer.rfc}))
-    return mapping.to_id(rows[0].get("id")) if rows else None
-
-
 def ensure_item(client, product):
-    """Return the product's Alegra item id, creating or updating it only if needed."""
-    payload = mapping.item_payload(product, tax_ids(client, product))
+    """Return the product's Alegra item id, creating or updating it only if needed.
+
+    An item is linked only when its reference equals ours exactly; an item with another
+    identity is never touched, even when Alegra's filter returns it.
+    """
+    payload = _payload(mapping.item_payload, product, tax_ids(client, product))
     stamp = mapping.fingerprint(payload)
-    if product.alegra_id and product.alegra_fingerprint == stamp:
+    if product.alegra_id and product.alegra_origin and product.alegra_fingerprint == stamp:
         return product.alegra_id
-    item_id = product.alegra_id
+    reference = payload["reference"]
+    if product.alegra_id and not product.alegra_origin:
+        _verify_legacy(product, lambda: mapping.item_reference(
+            api.get_item(client, product.alegra_id)) == reference)
+    item_id, origin = product.alegra_id, product.alegra_origin
     if item_id is None:
-        rows = unwrap_list(client.get("/items", {"reference": payload["reference"]}))
-        item_id = mapping.to_id(rows[0].get("id")) if rows else None
+        rows = api.find_items(client, reference)
+        item_id, origin = (mapping.to_id(rows[0].get("id")), LINKED) if rows else (None, None)
     if item_id:
-        client.put(f"/items/{item_id}", payload)
+        api.update_item(client, item_id, payload)
     else:
-        item_id = mapping.to_id(client.post("/items", payload).get("id"))
-    product.alegra_id, product.alegra_fingerprint = item_id, stamp
+        item_id, origin = api.create_item(client, payload), CREATED
+    product.alegra_id, product.alegra_origin, product.alegra_fingerprint = item_id, origin, stamp
     db.session.commit()
     return item_id
+
+
+def _verify_legacy(record, matches):
+    """An id stored before origins were kept: keep it only if it still matches exactly."""
+    try:
+        same = matches()
+    except AlegraError as err:
+        if err.status != 404:
+            raise
+        same = False
+    if same:
+        record.alegra_origin = LINKED
+    else:
+        record.alegra_id = record.alegra_origin = record.alegra_fingerprint = None
+
+
+def discard_rejected_leftover(client, invoice, attempt):
+    """Void the invoice a SAT-rejected stamp may have left in Alegra (evidence §3).
+
+    Found only by this attempt's own marker, so it is the app's record; voided so that
+    stamping again does not leave two open documents in the user's account. Returns its id.
+    """
+    try:
+        lookup = attempt.lookup_params or api.invoice_lookup(invoice.customer.alegra_id,
+                                                             invoice.date)
+        info = api.find_invoices_by_markers(client, lookup, {attempt.marker}).get(
+            attempt.marker)
+    except AlegraError as err:
+        log.warning("Could not look for the rejected leftover of invoice %s: %s", invoice.id,
+                    err)
+        return None
+    return void_leftover(client, info)
+
+
+def void_leftover(client, info):
+    """Void an unstamped invoice of ours (rejected or pending); return its id or None."""
+    if info is None or info.state not in (mapping.S_REJECTED, mapping.S_PENDING) or \
+            info.status == "void":
+        return None
+    try:
+        api.void_invoice(client, info.id, {})
+    except AlegraError as err:
+        log.warning("Could not void the leftover invoice %s in Alegra: %s", info.id, err)
+        return None
+    return info.id
+
+
+def term_id(client, days):
+    """Alegra id of the /terms row with these days, or None (terms are optional)."""
+    key = str(int(days or 0))
+    if db.session.get(AlegraRef, ("terms", "loaded")) is None:
+        try:
+            _refresh(client, "terms")
+        except AlegraError as err:
+            if err.status not in (403, 404):
+                raise
+            db.session.add(AlegraRef(kind="terms", key="loaded", alegra_id="1"))
+            db.session.commit()
+    cached = db.session.get(AlegraRef, ("terms", key))
+    return cached.alegra_id if cached else None
 
 
 def tax_ids(client, record):
@@ -89,6 +170,14 @@ def _template_key(body):
     return None
 
 
+def _term_key(body):
+    days = mapping.to_decimal(body.get("days"))
+    return None if days is None else (str(int(days)),)
+
+
+_KEYS = {"number-templates": _template_key, "terms": _term_key}
+
+
 def _ref(client, kind, key):
     key_text = ":".join(key)
     cached = db.session.get(AlegraRef, (kind, key_text))
@@ -105,11 +194,13 @@ def _ref(client, kind, key):
 
 def _refresh(client, kind):
     """Reload one list from Alegra into the cache; the first id wins on duplicates."""
-    rows = client.list_all(f"/{kind}")  # before any write: no lock held during the call
+    rows = api.list_catalog(client, kind)  # before any write: no lock held during the call
     db.session.query(AlegraRef).filter_by(kind=kind).delete()
     seen = set()
+    if kind == "terms":
+        db.session.add(AlegraRef(kind=kind, key="loaded", alegra_id="1"))
     for row in rows:
-        key = _template_key(row) if kind == "number-templates" else mapping.tax_key(row)
+        key = _KEYS.get(kind, mapping.tax_key)(row)
         if key is None or ":".join(key) in seen or row.get("status", "active") != "active":
             continue
         seen.add(":".join(key))

@@ -16,7 +16,10 @@ from ..extensions import db
 from ..forms import LIVE_SYNC
 from ..products.models import Product
 from ..sat import catalogs as cat
+from ..sat import rules
 from ..settings import alegra as connection
+from ..web import db_date
+from ..web import db_int
 from ..web import redirect_to
 from ..web import render
 from . import archive
@@ -46,9 +49,9 @@ def index():
     args = request.args
     text = args.get("q", "")[:100]
     status = args.get("estado", "") if args.get("estado") in STATUS_LABELS else ""
-    customer = db.session.get(Customer, args.get("cliente", type=int) or 0)
+    customer = db.session.get(Customer, args.get("cliente", type=db_int) or 0)
     results = service.search(text, status, customer.id if customer else None,
-                             args.get("desde") or None, args.get("hasta") or None,
+                             args.get("desde", type=db_date), args.get("hasta", type=db_date),
                              after=service.parse_cursor(args.get("despues")),
                              before=service.parse_cursor(args.get("antes")))
     return render("invoices/index.html", "invoices/_rows.html", results=results, q=text,
@@ -65,10 +68,14 @@ def _editor_context(form, invoice, customer, **extra):
         # One parse of what is on screen feeds the totals and the readiness check.
         draft = form.parsed(customer, invoice.lines if invoice is not None else ())
         totals, problems = compute(draft.lines), readiness.problems(draft)
+    # What blocked a stamp attempt (e.g. the account review before the first stamp).
+    problems = problems or extra.get("blocked") or []
     if invoice is not None:
         form.version.data = str(invoice.version)
+    global_invoice = customer is not None and rules.is_publico_en_general(customer.rfc,
+                                                                         customer.name)
     return {"form": form, "invoice": invoice, "customer": customer, "totals": totals,
-            "problems": problems, **extra}
+            "problems": problems, "global_invoice": global_invoice, **extra}
 
 
 def _form_for(invoice):
@@ -80,6 +87,9 @@ def _form_for(invoice):
             "exchange_rate": f"{invoice.exchange_rate}" if invoice.exchange_rate else "",
             "metodo_pago": invoice.metodo_pago, "forma_pago": invoice.forma_pago,
             "observations": invoice.observations or "",
+            "global_periodicidad": invoice.global_periodicidad or "",
+            "global_meses": invoice.global_meses or "",
+            "global_anio": str(invoice.global_anio or ""),
             "lines": [{"product_id": line.product_id, **{
                 name: f"{getattr(line, name)}" for name in LINE_INPUTS[1:]}}
                 for line in invoice.lines]}
@@ -159,8 +169,8 @@ def lines():
     """Add a product as a new line, or remove one; re-renders the lines and totals."""
     data = MultiDict(request.form)
     form = InvoiceForm(formdata=data)
-    add = request.form.get("_add_product", type=int)
-    remove = request.form.get("_remove", type=int)
+    add = request.form.get("_add_product", type=db_int)
+    remove = request.form.get("_remove", type=db_int)
     if add:
         product = db.session.get(Product, add)
         if product is not None and product.archived_at is None and \
@@ -203,9 +213,11 @@ def stamp(invoice_id):
     form, customer = _submitted(invoice)
     if not form.savable():
         return _unsavable(form, invoice, customer)
-    if not service.save(invoice, form.draft, form.submitted_version()):
+    seen = form.submitted_version()
+    if not service.save(invoice, form.draft, seen):
         return _stale(invoice)
-    outcome = stamping.stamp(invoice, invoice.version)
+    # The version this very save wrote: if another tab saved since, the claim must lose.
+    outcome = stamping.stamp(invoice, seen + 1)
     return _panel(outcome, status=422 if outcome.blocked else 200,
                   form=form if invoice.editable else None)
 

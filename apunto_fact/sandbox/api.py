@@ -17,6 +17,18 @@ MAX_LIMIT = 30
 # Alegra returns 10 number templates unless asked for more (alegra-api.md §1.5, WP plugin).
 DEFAULT_LIMITS = {"number-templates": 10}
 
+# The readings of what the evidence leaves open (alegra-evidence.md §2–§3), one switch each;
+# POST /_sandbox/faults sets them, {"clear": true} restores these defaults.
+READINGS = {
+    "filters": ("exact", "partial", "ignored"),          # ?reference= / ?identification=
+    "number_template": ("object", "array"),              # numberTemplate in invoice bodies
+    "rejected_leaves_invoice": (False, True),            # a 3051 stamp saves the invoice?
+    "cancel_in_process": ("waiting", "accepted"),        # emissionStatus while cancelling
+    "list_observations": (True, False),                  # observations in list rows?
+}
+DEFAULT_SETTINGS = {"cancel_delay": 5.0, "cancel_outcome": "accept",
+                    **{name: options[0] for name, options in READINGS.items()}}
+
 
 def state():
     """Return the sandbox's store, faults and limiter."""
@@ -99,7 +111,7 @@ def guard():
     if not allowed:
         s["faults"].count(request.method, "429")
         return alegra_error(429, "Too Many request")
-    path = request.path[len(bp.url_prefix):]
+    path = request.path[len(bp.url_prefix):].rstrip("/") or "/"
     s["faults"].count(request.method, path)
     if s["faults"].latency:
         time.sleep(s["faults"].latency)
@@ -150,8 +162,10 @@ def paginate(kind, rows):
         limit = int(request.args.get("limit", DEFAULT_LIMITS.get(kind, MAX_LIMIT)))
     except ValueError:
         return alegra_error(400, "Los parámetros start y limit deben ser números enteros.")
-    if start < 0 or not 1 <= limit <= MAX_LIMIT:
+    if start < 0 or limit < 1:
         return alegra_error(400, f"El parámetro limit debe estar entre 1 y {MAX_LIMIT}.")
+    # Real clients send limit above 30 and are answered (evidence §5): at most 30 rows.
+    limit = min(limit, MAX_LIMIT)
     field = request.args.get("order_field")
     if field:
         descending = request.args.get("order_direction", "ASC").upper() == "DESC"
@@ -175,13 +189,13 @@ def company():
     return jsonify(state()["store"].get("company", 1))
 
 
-@bp.get("/<any(taxes, retentions, currencies, 'number-templates'):kind>")
+@bp.get("/<any(taxes, retentions, currencies, terms, 'number-templates'):kind>")
 def catalog_list(kind):
     """List one of the seeded catalogs."""
     return paginate(kind, state()["store"].all(kind))
 
 
-@bp.get("/<any(taxes, retentions, 'number-templates'):kind>/<doc_id>")
+@bp.get("/<any(taxes, retentions, terms, 'number-templates'):kind>/<doc_id>")
 def catalog_one(kind, doc_id):
     """Return one catalog entry."""
     doc = state()["store"].get(kind, doc_id)
@@ -189,6 +203,20 @@ def catalog_one(kind, doc_id):
 
 
 # -- test switches (not part of Alegra's API) ---------------------------------------------
+# A web page in the user's browser can send a cross-origin "simple" POST (text/plain) to
+# 127.0.0.1 without asking; a custom header forces a CORS preflight, which we never answer.
+CONTROL_HEADER = "X-Sandbox-Control"
+
+
+@admin.before_request
+def require_control_header():
+    """Accept test switches only from tools that send the custom header."""
+    if request.headers.get(CONTROL_HEADER) != "1":
+        return alegra_error(403, f"Los controles del sandbox requieren el encabezado "
+                                 f"{CONTROL_HEADER}: 1.")
+    return None
+
+
 @admin.post("/faults")
 def set_faults():
     """Configure latency, injected responses and the rate limit."""
@@ -197,17 +225,30 @@ def set_faults():
     s["faults"].configure(data)
     if "rate_limit" in data or "window" in data:
         s["limiter"].configure(data.get("rate_limit"), data.get("window"))
-    behaviour = s.setdefault("settings", {"cancel_delay": 5.0, "cancel_outcome": "accept"})
-    for key in ("cancel_delay", "cancel_outcome"):
+    behaviour = s.setdefault("settings", dict(DEFAULT_SETTINGS))
+    if data.get("clear"):
+        behaviour.clear()
+        behaviour.update(DEFAULT_SETTINGS)
+    for key in DEFAULT_SETTINGS:
         if key in data:
+            if key in READINGS and data[key] not in READINGS[key]:
+                return jsonify({"ok": False, "error": f"{key} must be one of {READINGS[key]}"}), 400
             behaviour[key] = data[key]
-    return jsonify({"ok": True, "rules": s["faults"].rules, "latency": s["faults"].latency})
+    return jsonify({"ok": True, "rules": s["faults"].rules, "latency": s["faults"].latency,
+                    "settings": behaviour})
 
 
 @admin.get("/stats")
 def stats():
     """Return how many authenticated API calls were received, by method and path."""
     return jsonify(state()["faults"].stats())
+
+
+@admin.post("/records/<kind>")
+def add_record(kind):
+    """Put a record straight into the store, as if the user had made it in Alegra."""
+    data = request.get_json(force=True, silent=True) or {}
+    return jsonify(state()["store"].insert(kind, {"status": "active", **data})), 201
 
 
 @admin.post("/stats/reset")

@@ -13,7 +13,9 @@ from flask import abort
 from flask import jsonify
 from flask import request
 
+from ..alegra.mapping import ALEGRA_REGIMES
 from ..alegra.mapping import PAYMENT_CODES
+from ..alegra.mapping import PAYMENT_SLUGS
 from ..alegra.mapping import REGIME_CODES
 from ..money import sat_round
 from ..sat import catalogs as cat
@@ -78,6 +80,16 @@ def _id_of(value):
     return str(value.get("id")) if isinstance(value, dict) else str(value)
 
 
+def _filter(rows, field, wanted):
+    """A lookup filter under the reading in force: exact, partial (contains) or ignored."""
+    mode = settings()["filters"]
+    if mode == "ignored":
+        return rows
+    if mode == "partial":
+        return [r for r in rows if wanted.lower() in str(r.get(field) or "").lower()]
+    return [r for r in rows if str(r.get(field) or "") == wanted]
+
+
 # -- contacts ---------------------------------------------------------------------------------
 def _validate_contact(data, own_id=None):
     if "name" in data and "nameObject" in data:
@@ -89,7 +101,9 @@ def _validate_contact(data, own_id=None):
     foreign = data.get("thirdType") == "FOREIGN"
     if not foreign and not RFC.fullmatch(rfc):
         raise Invalid(f"La identificación {rfc or '(vacía)'} no es un RFC válido.")
-    if data.get("regime") not in REGIME_CODES:
+    # Strict where a source shows Alegra refusing (an enum MX-CAT does not list), liberal
+    # where real clients send less (contacts without regime, evidence §5).
+    if data.get("regime") is not None and data.get("regime") not in ALEGRA_REGIMES:
         raise Invalid("El campo regime no es un régimen fiscal válido.")
     address = data.get("address") if isinstance(data.get("address"), dict) else {}
     if not re.fullmatch(r"[0-9]{5}", str(address.get("zipCode") or "")):
@@ -129,7 +143,7 @@ def list_contacts():
     rows = store().all("contacts")
     args = request.args
     if args.get("identification"):
-        rows = [r for r in rows if r["identification"] == args["identification"].upper()]
+        rows = _filter(rows, "identification", args["identification"].upper())
     if args.get("name"):
         rows = [r for r in rows if args["name"].lower() in r["name"].lower()]
     if args.get("query"):
@@ -163,7 +177,8 @@ def _validate_item(data):
     if PRODUCTOS.get(key) is None:
         raise Invalid(f"La clave de producto o servicio {key or '(vacía)'} no existe en el "
                       f"catálogo del SAT.")
-    unit = str((data.get("inventory") or {}).get("unit") or "")
+    # Either reading of the unit field (evidence §3): top-level unit or inventory.unit.
+    unit = str(data.get("unit") or (data.get("inventory") or {}).get("unit") or "")
     if UNIDADES.get(unit) is None:
         raise Invalid(f"La unidad {unit or '(vacía)'} no existe en el catálogo del SAT.")
     taxes = []
@@ -196,7 +211,7 @@ def list_items():
     """List items: query and reference filters."""
     rows = store().all("items")
     if request.args.get("reference"):
-        rows = [r for r in rows if r.get("reference") == request.args["reference"]]
+        rows = _filter(rows, "reference", request.args["reference"])
     if request.args.get("query"):
         q = request.args["query"].lower()
         rows = [r for r in rows if q in r["name"].lower() or q in str(r.get("reference")).lower()]
@@ -228,8 +243,9 @@ def stamp_rejected(exc):
 
 
 def settings():
-    """Sandbox behaviour switches (cancel delay and outcome)."""
-    return state().setdefault("settings", {"cancel_delay": 5.0, "cancel_outcome": "accept"})
+    """Sandbox behaviour switches: cancel delay and outcome, and the evidence's readings."""
+    from .api import DEFAULT_SETTINGS
+    return state().setdefault("settings", dict(DEFAULT_SETTINGS))
 
 
 def _now():
@@ -241,7 +257,8 @@ def _date(data, key):
     if not value:
         raise Invalid(f"El campo {key} es obligatorio")
     try:
-        return date.fromisoformat(str(value))
+        # Real clients send ISO date-times too (evidence §5): the date part counts.
+        return date.fromisoformat(str(value)[:10])
     except ValueError:
         raise Invalid(f"El campo {key} debe tener el formato yyyy-MM-dd.") from None
 
@@ -279,7 +296,8 @@ def _line(raw):
             "price": f"{price}", "quantity": f"{quantity}", "discount": f"{discount}",
             "discountAmount": money(discount_amount), "subtotal": money(importe),
             "productKey": str(raw.get("productKey") or item.get("productKey")),
-            "unit": (item.get("inventory") or {}).get("unit", "E48"), "tax": applied,
+            "unit": item.get("unit") or (item.get("inventory") or {}).get("unit", "E48"),
+            "tax": applied,
             "_base": base}
 
 
@@ -288,13 +306,20 @@ def _payment(data, contact):
     if kind not in ("PUE", "PPD"):
         raise Invalid("El campo paymentType debe ser PUE o PPD.")
     forma = PAYMENT_CODES.get(data.get("paymentMethod"))
-    if forma is None:
+    if data.get("paymentMethod") == "nominative":
+        forma = "99"  # listed by CODE, with no SAT forma of its own
+    if forma is None or data.get("paymentMethod") not in PAYMENT_SLUGS:
         raise Invalid("El campo paymentMethod no es una forma de pago válida.")
     if kind == "PPD" and forma != "99":
         raise StampRejected("CFDI40105", "Este atributo debe contener el valor '99' cuando el "
                                          "atributo MetodoPago contenga el valor 'PPD'.")
     use = data.get("cfdiUse") or contact.get("cfdiUse")
-    regime = REGIME_CODES[contact["regime"]]
+    regime = REGIME_CODES.get(contact.get("regime"))
+    if regime is None:
+        raise StampRejected("CFDI40158", "La clave del campo RegimenFiscalR debe corresponder "
+                                         "con el régimen registrado en el SAT para el RFC del "
+                                         "receptor (el contacto no tiene un régimen con clave "
+                                         "del SAT).")
     persona = cat.MORAL if len(contact["identification"]) == 12 else cat.FISICA
     if use not in cat.usos_for(regime, persona):
         raise StampRejected("CFDI40161", "La clave del campo UsoCFDI debe corresponder con el "
@@ -346,9 +371,11 @@ def _build_invoice(data):
         found = store().get("retentions", _id_of(raw))
         if found is None:
             raise Invalid(f"La retención {_id_of(raw)} no existe.")
-        base = sum((line["_base"] for line in lines), Decimal(0))
+        # Without an amount, every line retains it, each rounded as the SAT does.
         amount = decimal(raw["amount"], "amount") if isinstance(raw, dict) and \
-            raw.get("amount") is not None else base * Decimal(found["percentage"]) / 100
+            raw.get("amount") is not None else sum(
+                (sat_round(line["_base"] * documents.rate(found["percentage"]))
+                 for line in lines), Decimal(0))
         retentions.append({**found, "amount": money(amount)})
     subtotal = sum((Decimal(x["subtotal"]) for x in lines), Decimal(0))
     discount = sum((Decimal(x["discountAmount"]) for x in lines), Decimal(0))
@@ -371,7 +398,32 @@ def _build_invoice(data):
         "cfdiUse": data.get("cfdiUse") or contact.get("cfdiUse"),
         "status": data.get("status") or "draft", "emissionStatus": "PENDING",
         "_template": _template(data)["id"], "_cancelAttempts": 0,
+        **_global_info(data),
     }
+
+
+def _global_info(data):
+    """periodicity/months/year of a factura global (evidence §4), checked as the SAT does."""
+    if not any(data.get(k) for k in ("periodicity", "months", "year")):
+        return {}
+    periodicity, months = str(data.get("periodicity") or ""), str(data.get("months") or "")
+    try:
+        year = int(data.get("year"))
+    except (TypeError, ValueError):
+        year = None
+    if periodicity not in cat.PERIODICIDADES:
+        raise StampRejected("CFDI40131", "El campo Periodicidad no contiene un valor del "
+                                         "catálogo c_Periodicidad.")
+    if months not in cat.MESES:
+        raise StampRejected("CFDI40133", "El campo Meses no contiene un valor del catálogo "
+                                         "c_Meses.")
+    if (periodicity == "05") != (months > "12"):
+        raise StampRejected("CFDI40134", "Con periodicidad bimestral (05) los meses son 13 a "
+                                         "18; con otra periodicidad, 01 a 12.")
+    if year is None or not _now().year - 1 <= year <= _now().year:
+        raise StampRejected("CFDI40136", "El campo Año debe ser el ejercicio actual o el "
+                                         "anterior.")
+    return {"periodicity": periodicity, "months": months, "year": year}
 
 
 def _stamp(invoice, contact):
@@ -381,6 +433,21 @@ def _stamp(invoice, contact):
                                  contact["address"]["zipCode"], regime)
     if problem:
         raise StampRejected(*problem)
+    company = store().get("company", 1)
+    if documents.emisor_regimen(company) is None or not company.get("identification"):
+        raise StampRejected("CFDI40141", "El RFC y el régimen fiscal del emisor son "
+                                         "obligatorios: complétalos en Configuración → Empresa.")
+    if not (company.get("address") or {}).get("zipCode"):
+        raise StampRejected("CFDI40126", "El código postal del lugar de expedición es "
+                                         "obligatorio: complétalo en Configuración → Empresa.")
+    if contact["name"].strip().upper() == "PUBLICO EN GENERAL" and not invoice.get("periodicity"):
+        raise StampRejected("CFDI40130", "Para un CFDI de ingreso a PUBLICO EN GENERAL el nodo "
+                                         "InformacionGlobal (periodicidad, meses y año) es "
+                                         "obligatorio.")
+    if invoice.get("periodicity") == "05" and company.get("regime") != \
+            "FISCAL_INCORPORATION_REGIME":
+        raise StampRejected("CFDI40132", "La periodicidad 05 (bimestral) solo aplica al "
+                                         "régimen 621 del emisor.")
     template = store().get("number-templates", invoice["_template"])
     number = int(template["nextInvoiceNumber"])
     store().put("number-templates", {**template, "nextInvoiceNumber": number + 1})
@@ -394,7 +461,6 @@ def _stamp(invoice, contact):
         "cfdiUse": use, "_sat": {"formaPago": forma, "regimen": regime},
         "_files": {"pdf": secrets.token_urlsafe(16), "xml": secrets.token_urlsafe(16)},
     })
-    company = store().get("company", 1)
     store().put_file(invoice["_files"]["xml"], documents.cfdi_xml(invoice, company, contact))
     store().put_file(invoice["_files"]["pdf"], documents.invoice_pdf(invoice, company, contact))
 
@@ -403,6 +469,8 @@ def _public(invoice):
     """The invoice as the API shows it (internal keys hidden, file URLs when asked)."""
     invoice = _settle_cancellation(invoice)
     shown = {k: v for k, v in invoice.items() if not k.startswith("_")}
+    if settings()["number_template"] == "array" and isinstance(shown.get("numberTemplate"), dict):
+        shown["numberTemplate"] = [shown["numberTemplate"]]  # SCHEMA: array|object
     fields = {f.strip() for f in request.args.get("fields", "").split(",")}
     files = invoice.get("_files")
     for kind in ("pdf", "xml"):
@@ -417,8 +485,15 @@ def create_invoice():
     data = body()
     contact, invoice = _build_invoice(data)
     if (data.get("stamp") or {}).get("generateStamp"):
-        # A rejected stamp saves nothing (one reading of open question 4, §12).
-        _stamp(invoice, contact)
+        try:
+            _stamp(invoice, contact)
+        except StampRejected:
+            # Either reading of evidence §3: nothing saved, or the invoice left behind
+            # as rejected by the SAT (posting again then makes a second document).
+            if settings()["rejected_leaves_invoice"]:
+                store().insert("invoices", {**invoice, "status": "open",
+                                            "emissionStatus": "STAMPED_AND_REJECTED"})
+            raise
     saved = store().insert("invoices", invoice)
     return jsonify(_public(saved)), 201
 
@@ -440,7 +515,11 @@ def list_invoices():
     if args.get("query"):
         q = args["query"].lower()
         rows = [r for r in rows if q in r["client"]["name"].lower() or q in r["observations"]]
-    return paginate("invoices", [_public(r) for r in rows])
+    shown = [_public(r) for r in rows]
+    if not settings()["list_observations"]:
+        shown = [{k: v for k, v in r.items() if k not in ("observations", "anotation")}
+                 for r in shown]
+    return paginate("invoices", shown)
 
 
 @bp.get("/invoices/<invoice_id>")
@@ -471,13 +550,13 @@ def stamp_batch():
             continue
         store().put("invoices", invoice)
         results.append({"id": str(invoice_id), "success": True, "uuid": invoice["uuid"]})
-    return jsonify(results)
+    return jsonify({"results": results})  # an object, as the CLI decodes it (evidence §2)
 
 
 def _settle_cancellation(invoice):
     """After the delay, a waiting cancellation is accepted (or refused) on the next read."""
     requested = invoice.get("_cancelRequestedAt")
-    if invoice.get("emissionStatus") != "CANCELLED_AND_WAITING_RESPONSE" or requested is None:
+    if requested is None or invoice.get("emissionStatus") == "STAMPED_AND_CANCELLED":
         return invoice
     if time.time() - requested < settings()["cancel_delay"]:
         return invoice
@@ -496,10 +575,11 @@ def void_invoice(invoice_id):
     data = body() if request.data else {}
     motive = next((str(data[k]) for k in MOTIVE_KEYS if data.get(k)), None)
     replacement = next((str(data[k]).upper() for k in REPLACEMENT_KEYS if data.get(k)), None)
-    if invoice.get("emissionStatus") == "PENDING":
+    if invoice.get("emissionStatus") in ("PENDING", "STAMPED_AND_REJECTED"):
         invoice["status"] = "void"
         return jsonify(_public(store().put("invoices", invoice)))
-    if invoice.get("emissionStatus") != "STAMPED_AND_ACCEPTED":
+    if invoice.get("emissionStatus") != "STAMPED_AND_ACCEPTED" or \
+            invoice.get("_cancelRequestedAt") is not None:
         raise Invalid("La factura ya está cancelada o en proceso de cancelación.")
     if motive not in cat.MOTIVOS_CANCELACION:
         raise Invalid("Indica el motivo de cancelación del SAT (01, 02, 03 o 04).")
@@ -511,7 +591,10 @@ def void_invoice(invoice_id):
                           "timbrada que sustituye a esta.")
     if invoice["_cancelAttempts"] >= 5:
         raise Invalid("Se alcanzó el máximo de 5 intentos de cancelación para este documento.")
-    invoice.update(status="void", emissionStatus="CANCELLED_AND_WAITING_RESPONSE",
+    # While in process the status reads "waiting", or stays ACCEPTED (evidence §2).
+    waiting = settings()["cancel_in_process"] == "waiting"
+    invoice.update(status="void", emissionStatus="CANCELLED_AND_WAITING_RESPONSE" if waiting
+                   else "STAMPED_AND_ACCEPTED",
                    cancelMotive=motive, replacementUuid=replacement,
                    _cancelRequestedAt=time.time(),
                    _cancelAttempts=invoice["_cancelAttempts"] + 1)

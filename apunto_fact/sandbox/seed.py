@@ -55,13 +55,38 @@ NUMBER_TEMPLATES = [
 ]
 
 
-def seed(store):
-    """Load the demo data into an empty store."""
+# /terms rows are {id, name, days} (alegra-evidence.md §2, SCHEMA).
+TERMS = [{"name": "De contado", "days": 0}, {"name": "8 días", "days": 8},
+         {"name": "15 días", "days": 15}, {"name": "30 días", "days": 30},
+         {"name": "60 días", "days": 60}]
+
+# A half-configured account: company data incomplete, no electronic numbering, only some
+# taxes, and a foreign currency without a rate. A bare one: a name and nothing else.
+HALF_COMPANY = {**COMPANY, "regime": None,
+                "address": {**COMPANY["address"], "zipCode": None}}
+HALF_TAXES = [t for t in TAXES if t["name"] in ("IVA", "IVA 0%")]
+HALF_RETENTIONS = [RETENTIONS[0]]
+HALF_CURRENCIES = [CURRENCIES[0], {**CURRENCIES[1], "exchangeRate": None}]
+HALF_TEMPLATES = [t for t in NUMBER_TEMPLATES if not t["isElectronic"]]
+BARE_COMPANY = {"id": "1", "name": "Mi empresa", "identification": "", "regime": None,
+                "applicationVersion": "mexico", "address": {}, "currency": {"code": "MXN"}}
+
+PROFILES = {
+    "full": (COMPANY, TAXES, RETENTIONS, CURRENCIES, NUMBER_TEMPLATES),
+    "half": (HALF_COMPANY, HALF_TAXES, HALF_RETENTIONS, HALF_CURRENCIES, HALF_TEMPLATES),
+    "bare": (BARE_COMPANY, [], [], [CURRENCIES[0]], []),
+}
+
+
+def seed(store, profile="full"):
+    """Load the demo data (or a less configured account) into an empty store."""
     if store.meta("seeded"):
         return
-    store.put("company", COMPANY)
-    for kind, rows in (("taxes", TAXES), ("retentions", RETENTIONS),
-                       ("currencies", CURRENCIES), ("number-templates", NUMBER_TEMPLATES)):
+    company, taxes, retentions, currencies, templates = PROFILES[profile]
+    store.put("company", company)
+    for kind, rows in (("taxes", taxes), ("retentions", retentions),
+                       ("currencies", currencies), ("number-templates", templates),
+                       ("terms", TERMS if profile == "full" else [])):
         for row in rows:
             store.insert(kind, {**row, "status": row.get("status", "active")})
     store.set_meta("seeded", True)

@@ -16,9 +16,9 @@ class SandboxServer:
     """The sandbox on host:port (port 0 picks a free one); start() and stop()."""
 
     def __init__(self, state_path, *, email, token, host="127.0.0.1", port=0,
-                 rate_limit=150, window=60.0):
+                 rate_limit=150, window=60.0, profile="full"):
         self.app = create_sandbox_app(state_path, email=email, token=token,
-                                      rate_limit=rate_limit, window=window)
+                                      rate_limit=rate_limit, window=window, profile=profile)
         self._server = make_server(host, port, self.app, threaded=True,
                                    request_handler=_QuietHandler)
         self.host, self.port = host, self._server.server_port

@@ -112,6 +112,15 @@ MOTIVOS_CANCELACION = {
 TIPOS_SOCIO = {"cliente": "Cliente", "proveedor": "Proveedor",
                "ambos": "Cliente y proveedor"}
 
+# InformacionGlobal of a factura global (cfdi40-rules §2.2, Anexo 20 c_Periodicidad, c_Meses).
+PERIODICIDADES = {"01": "Diario", "02": "Semanal", "03": "Quincenal", "04": "Mensual",
+                  "05": "Bimestral"}
+MESES = {"01": "Enero", "02": "Febrero", "03": "Marzo", "04": "Abril", "05": "Mayo",
+         "06": "Junio", "07": "Julio", "08": "Agosto", "09": "Septiembre", "10": "Octubre",
+         "11": "Noviembre", "12": "Diciembre", "13": "Enero-Febrero", "14": "Marzo-Abril",
+         "15": "Mayo-Junio", "16": "Julio-Agosto", "17": "Septiembre-Octubre",
+         "18": "Noviembre-Diciembre"}
+
 GENERIC_NATIONAL = "XAXX010101000"
 GENERIC_FOREIGN = "XEXX010101000"
 GENERIC_RFCS = (GENERIC_NATIONAL, GENERIC_FOREIGN)

@@ -246,6 +246,68 @@ def check_customer(data, company_cp=None):
     return findings
 
 
+def is_publico_en_general(rfc, name):
+    """XAXX010101000 with the name PUBLICO EN GENERAL: a factura global (cfdi40-rules §2.2)."""
+    return normalize_rfc(rfc) == cat.GENERIC_NATIONAL and \
+        " ".join(_tokens(name)) == cat.PUBLICO_EN_GENERAL
+
+
+def check_global_info(data, customer, company_cp, today, emisor_regimen=None):
+    """InformacionGlobal and the rules of a factura global (40130–40136, GLOBAL pp. 12–17).
+
+    ``data`` holds periodicidad, meses and anio as typed; ``customer`` has rfc, name,
+    regimen, cp; the uso comes in data["uso_cfdi"].
+    """
+    findings = Findings()
+    periodicidad = (data.get("periodicidad") or "").strip()
+    meses = (data.get("meses") or "").strip()
+    anio = data.get("anio")
+    if customer is None or not is_publico_en_general(customer.rfc, customer.name):
+        if periodicidad or meses or anio:
+            findings.error("global_periodicidad", "Periodicidad, meses y año solo se indican en "
+                                                  "una factura global a PUBLICO EN GENERAL "
+                                                  "(RFC XAXX010101000).")
+        return findings
+    if customer.regimen != "616":
+        findings.error("customer", "En la factura global el régimen del cliente debe ser 616 "
+                                   "Sin obligaciones fiscales (CFDI40159).")
+    if data.get("uso_cfdi") != "S01":
+        findings.error("uso_cfdi", "En la factura global el uso del CFDI debe ser S01 Sin "
+                                   "efectos fiscales.")
+    if company_cp and customer.cp != company_cp:
+        findings.error("customer", f"En la factura global el código postal del cliente debe "
+                                   f"ser el de tu empresa, {company_cp} (CFDI40149).")
+    if periodicidad not in cat.PERIODICIDADES:
+        findings.error("global_periodicidad", "Elige la periodicidad de la factura global "
+                                              "(diaria, semanal, quincenal, mensual o "
+                                              "bimestral) (CFDI40130).")
+    elif periodicidad == "05" and emisor_regimen and emisor_regimen != "621":
+        findings.error("global_periodicidad", "La periodicidad bimestral solo aplica si tu "
+                                              "empresa tributa en el régimen 621 (CFDI40132).")
+    if meses not in cat.MESES:
+        findings.error("global_meses", "Elige el mes (o bimestre) que cubre la factura global "
+                                       "(CFDI40133).")
+    elif periodicidad in cat.PERIODICIDADES and (periodicidad == "05") != (meses > "12"):
+        findings.error("global_meses", "Con periodicidad bimestral elige un bimestre "
+                                       "(Enero-Febrero…); con otra, un mes (CFDI40134).")
+    try:
+        year = int(str(anio).strip())
+    except (TypeError, ValueError):
+        year = None
+    if year is None:
+        findings.error("global_anio", "Escribe el año que cubre la factura global (CFDI40136).")
+    elif not today.year - 1 <= year <= today.year:
+        findings.error("global_anio", f"El año de la factura global debe ser {today.year} o "
+                                      f"{today.year - 1} (CFDI40136).")
+    elif meses in cat.MESES and year == today.year and _first_month(meses) > today.month:
+        findings.error("global_meses", "La factura global no puede cubrir un periodo futuro.")
+    return findings
+
+
+def _first_month(meses):
+    return int(meses) if meses <= "12" else (int(meses) - 12) * 2 - 1
+
+
 def _check_uso(uso, regimen, rfc, findings):
     if uso not in cat.USOS_CFDI:
         findings.error("uso_cfdi", "Elige un uso de CFDI del catálogo del SAT (CFDI40160).")
@@ -299,6 +361,13 @@ def check_company(data):
 
 
 MAX_CONCEPT_DECIMALS = 6
+
+
+# NUMERIC(18,6) stores amounts below 10^12. Taxes on top of the subtotal (IVA 16 % plus IEPS
+# up to 160 %) stay below 3x, so a subtotal under 10^11 keeps every total storable.
+MAX_INVOICE_SUBTOTAL = Decimal(10) ** 11
+TOTAL_TOO_LARGE = ("El importe total de la factura es demasiado grande (máximo "
+                   "99,999,999,999.99 antes de impuestos). Revisa cantidades y precios.")
 
 
 def parse_amount(raw, findings, field_name, *, positive=True, decimals=MAX_CONCEPT_DECIMALS,

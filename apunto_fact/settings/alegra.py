@@ -4,8 +4,8 @@ from flask import current_app
 from .. import crypto
 from ..alegra import AlegraClient
 from ..alegra import AlegraError
+from ..alegra import api
 from ..alegra import budget
-from ..alegra.mapping import company_from_alegra
 from ..audit.recorder import recorder
 from ..extensions import db
 from ..timeutil import utcnow
@@ -69,6 +69,7 @@ def save_credentials(conn, environment, email, token):
             return {"api_token": str(exc)}
     conn.environment, conn.api_email = environment, email
     conn.status, conn.status_message, conn.status_http = "unknown", None, None
+    conn.diagnostic_ok_at = None  # another account, or the same one seen anew
     db.session.commit()
     return {}
 
@@ -110,7 +111,7 @@ def check_connection():
     try:
         client = make_client(conn, read_timeout=current_app.config["ALEGRA_STATUS_READ_TIMEOUT"],
                              get_retries=0, max_rate_wait=0)
-        info = company_from_alegra(client.get("/company"))
+        info = api.get_company(client)
     except NotConfigured as exc:
         conn.status, conn.status_message = "unconfigured", str(exc)
     except crypto.KeyProblem as exc:

@@ -1,7 +1,7 @@
 """The company's fiscal data (the emisor)."""
 from .. import crypto
 from ..alegra import AlegraError
-from ..alegra.mapping import company_from_alegra
+from ..alegra import api
 from ..extensions import db
 from ..sat.search import fold
 from . import alegra
@@ -46,7 +46,7 @@ def compare_with_alegra():
     if ours is None:
         return {"state": "no_company", "differences": [], "alegra": None, "message": None}
     try:
-        info = company_from_alegra(alegra.make_client(get_retries=0).get("/company"))
+        info = api.get_company(alegra.make_client(get_retries=0))
     except (alegra.NotConfigured, crypto.KeyProblem, AlegraError) as exc:
         return {"state": "unavailable", "differences": [], "alegra": None,
                 "message": getattr(exc, "message", str(exc))}

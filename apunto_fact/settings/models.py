@@ -19,6 +19,8 @@ class AlegraConnection(db.Model):
     status_checked_at = db.Column(db.DateTime)
     company_name = db.Column(db.String(300))
     company_rfc = db.Column(db.String(13))
+    # When «Revisar mi cuenta de Alegra» last found nothing blocking (reset with credentials).
+    diagnostic_ok_at = db.Column(db.DateTime)
 
 
 class Company(AddressColumns, db.Model):

@@ -11,6 +11,7 @@ from ..web import render
 from . import alegra
 from . import bp
 from . import company
+from . import diagnostic
 from .forms import AlegraForm
 from .forms import CompanyForm
 
@@ -20,8 +21,14 @@ PANEL = "settings/_alegra_panel.html"
 
 @bp.get("/")
 def index():
-    """Configuración starts at the Alegra connection."""
-    return redirect(url_for("settings.alegra"))
+    """Configuración starts at the first of its pages the user's role may open."""
+    from flask_login import current_user
+
+    from ..auth.policy import can
+    for endpoint in ("settings.alegra", "settings.company_settings", "auth.own_password"):
+        if can(current_user, endpoint):
+            return redirect(url_for(endpoint))
+    return redirect(url_for("home"))
 
 
 def _panel_context(form, conn, saved=False):
@@ -69,6 +76,16 @@ def alegra_status():
     if not is_htmx():
         return redirect(url_for("settings.alegra"), 303)
     return render(PAGE, "settings/_alegra_status.html", conn=conn)
+
+
+@bp.post("/integraciones/alegra/diagnostico")
+def alegra_diagnostic():
+    """«Revisar mi cuenta de Alegra»: read-only checks, the findings as a fragment."""
+    conn = alegra.connection()
+    report = diagnostic.run(conn)
+    diagnostic.remember(report, conn)
+    return render(PAGE, "settings/_alegra_diagnostic.html", report=report,
+                  **_panel_context(AlegraForm(obj=conn), conn))
 
 
 @bp.route("/facturacion", methods=["GET", "POST"])

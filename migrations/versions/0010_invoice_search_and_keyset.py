@@ -1,7 +1,7 @@
 """invoice full-text search, keyset indexes, shared Alegra rate budget
 
 Revision ID: 0010
-Revises: 0005
+Revises: 0007
 Create Date: 2026-11-28 22:20:00
 
 """
@@ -13,7 +13,7 @@ from apunto_fact import fulltext
 
 # revision identifiers, used by Alembic.
 revision = '0010'
-down_revision = '0005'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

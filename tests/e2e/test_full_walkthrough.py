@@ -2,11 +2,11 @@
 import xml.etree.ElementTree as ET
 
 import pytest
-import requests
 from playwright.sync_api import expect
 
 from conftest import SANDBOX_EMAIL
 from conftest import SANDBOX_TOKEN
+from conftest import sandbox_control
 from e2e.conftest import create_owner
 from e2e.conftest import htmx_idle
 
@@ -122,7 +122,7 @@ def test_the_whole_product(page, sandbox, same_page, tmp_path):
     pdf_path = tmp_path / pdf_download.value.suggested_filename
     pdf_download.value.save_as(pdf_path)
     assert pdf_path.read_bytes().startswith(b"%PDF-") and uuid.encode() in pdf_path.read_bytes()
-    requests.post(f"{sandbox.root}/_sandbox/faults", json={"cancel_delay": 0}, timeout=5)
+    sandbox_control(sandbox, "faults", {"cancel_delay": 0})
     page.once("dialog", lambda dialog: dialog.accept())
     with same_page():
         page.get_by_text("Cancelar esta factura ante el SAT").click()
@@ -147,7 +147,7 @@ def test_double_click_on_timbrar_makes_one_alegra_invoice(page, sandbox, same_pa
     ready_to_stamp(page, same_page)
     store = sandbox.app.extensions["sandbox"]["store"]
     before = store.count("invoices")
-    requests.post(f"{sandbox.root}/_sandbox/faults", json={"latency": 0.5}, timeout=5)
+    sandbox_control(sandbox, "faults", {"latency": 0.5})
     page.get_by_role("button", name="Timbrar factura").dblclick()
     expect(page.locator("#invoice-status")).to_have_text("Timbrada", timeout=15_000)
     assert store.count("invoices") == before + 1
