@@ -4,7 +4,6 @@ import os
 import tempfile
 import time
 
-import requests
 
 from apunto_fact.extensions import db
 from apunto_fact.invoices import service as invoices
@@ -58,11 +57,13 @@ def _draft(app, product_ids):
 
 
 def _stats(sandbox):
-    return requests.get(f"{sandbox.root}/_sandbox/stats", timeout=5).json()
+    from conftest import sandbox_control
+    return sandbox_control(sandbox, "stats", method="GET").json()
 
 
 def _reset(sandbox):
-    requests.post(f"{sandbox.root}/_sandbox/stats/reset", timeout=5)
+    from conftest import sandbox_control
+    sandbox_control(sandbox, "stats/reset")
 
 
 def _stamp(app, invoice_id):

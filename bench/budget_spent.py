@@ -58,9 +58,9 @@ def run():
             ids = [_draft(app, [1]) for _ in range(STAMPERS * STAMPS_EACH)]
             with app.app_context():
                 budget.for_user(sandbox.url, EMAIL, may_wait=False).observe(0, 600)
-            requests.post(f"{sandbox.root}/_sandbox/faults",
-                          json={"rate_limit": 0, "window": 600}, timeout=5).raise_for_status()
-            requests.post(f"{sandbox.root}/_sandbox/stats/reset", timeout=5)
+            from conftest import sandbox_control
+            sandbox_control(sandbox, "faults", {"rate_limit": 0, "window": 600})
+            sandbox_control(sandbox, "stats/reset")
             stamp_ms, failures, browse = [], [], {}
             with Server(folder, sandbox_url=sandbox.url) as server:
                 stampers = [threading.Thread(target=_stamper, args=(
