@@ -1,6 +1,7 @@
 """One Alegra rate budget for the whole installation: shared, fed by headers, never slept on
 inside a web request."""
 import multiprocessing
+import re
 import threading
 import time
 
@@ -109,7 +110,8 @@ def test_no_request_thread_sleeps_for_alegra_when_the_budget_is_spent(invoicing,
     monkeypatch.setattr(time, "sleep", real_sleep)
     assert slept == []
     assert sandbox_calls(sandbox)["total"] == before  # nothing reached Alegra
-    assert "intenta de nuevo en 50 s" in response.get_data(as_text=True).lower()
+    # The window had 50 s left; a busy machine may take a second or two to get here.
+    assert re.search(r"intenta de nuevo en (4\d|50) s", response.get_data(as_text=True).lower())
     assert invoicing.invoice(invoice_id).status == "draft"  # nothing sent: still editable
     assert status.status_code == 200
-    assert "intenta de nuevo en 50 s" in status.get_data(as_text=True).lower()
+    assert re.search(r"intenta de nuevo en (4\d|50) s", status.get_data(as_text=True).lower())
