@@ -9,6 +9,7 @@ import time
 from . import alegra_cost
 from . import budget_spent
 from . import catalog_search
+from . import home
 from . import memory
 from . import pages
 from . import startup
@@ -31,7 +32,8 @@ def main(sections):
     """Run the chosen sections (all by default); write RESULTS.md only after a full run."""
     started = time.monotonic()
     rows, pages_report, pages_ok = [], "", True
-    chosen = set(sections) or {"startup", "catalog", "pages", "alegra", "budget", "memory"}
+    chosen = set(sections) or {"startup", "catalog", "pages", "home", "alegra", "budget",
+                                "memory"}
     if "startup" in chosen:
         rows += startup.run()
     if "catalog" in chosen:
@@ -41,6 +43,8 @@ def main(sections):
                 rows += catalog_search.run(client)
     if "pages" in chosen:
         pages_report, pages_ok = pages.run()
+    if "home" in chosen:
+        rows += home.run()
     if "alegra" in chosen:
         rows += alegra_cost.requests_per_invoice()
         rows += alegra_cost.bulk()
