@@ -108,7 +108,7 @@ def test_pdf_is_a_representacion_impresa(mixed):
     assert cadena in flat
     words = documents.amount_in_words(invoice.total, "MXN")
     assert words.endswith("/100 M.N.") and words.replace(" ", "") in flat
-    for expected in ("601 General de Ley Personas Morales", "42501", "62661",
+    for expected in ("General de Ley Personas Morales (601)", "42501", "62661",
                      "Régimen fiscal del receptor"):
         assert expected.replace(" ", "") in flat, expected
     for concept in root.iterfind(f"{C}Conceptos/{C}Concepto"):
