@@ -386,10 +386,17 @@ def _resolve_by_markers(client, invoice):
     for attempt in attempts:
         if attempt.outcome in (None, "unknown"):
             attempt.outcome, attempt.finished_at = "not_found", utcnow()
-    _set_problem(invoice, DRAFT, Problem.NOT_CREATED, (
-        "La factura no apareció en Alegra en el tiempo en que un envío puede llegar, así que "
-        "no se timbró. Ya puedes timbrarla de nuevo; antes de enviarla se vuelve a revisar "
-        "Alegra por si el envío anterior llegara tarde."), only_from=(UNKNOWN,))
+    # Found under our own marker but never stamped within the grace (PENDING): it is our
+    # record, and once the user may stamp again it must not stay open (or be stamped later).
+    unstamped = [i for a, i in found.items() if i.state == mapping.S_PENDING and not i.uuid]
+    if not _set_problem(invoice, DRAFT, Problem.NOT_CREATED, (
+            "La factura no apareció en Alegra en el tiempo en que un envío puede llegar, así "
+            "que no se timbró. Ya puedes timbrarla de nuevo; antes de enviarla se vuelve a "
+            "revisar Alegra por si el envío anterior llegara tarde."),
+            only_from=(UNKNOWN,)):
+        return
+    for info in unstamped:  # after the state is committed: no write held during the call
+        sync.void_leftover(client, info)
 
 
 def _clock(moment):

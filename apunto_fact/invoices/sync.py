@@ -197,7 +197,7 @@ def discard_rejected_leftover(client, invoice, attempt):
 def void_leftover(client, info):
     """Void an unstamped invoice of ours (rejected or pending); return its id or None."""
     if info is None or info.state not in (mapping.S_REJECTED, mapping.S_PENDING) or \
-            info.status == "void":
+            info.uuid or info.status == "void":
         return None
     try:
         api.void_invoice(client, info.id, {})
