@@ -541,3 +541,23 @@ def test_oversized_or_malformed_editor_fields_are_not_saved(invoicing, app, fiel
     assert message.lower() in response.get_data(as_text=True).lower()
     with app.app_context():
         assert db.session.query(Invoice).count() == 0
+
+
+def test_a_date_72_hours_back_is_refused_before_stamping(invoicing, app, sandbox):
+    """ATTACK F14: Fecha = date + emission time, so 3 days back is past the SAT's 72 h."""
+    import datetime
+    from apunto_fact.invoices import readiness
+    from apunto_fact.invoices.models import Invoice
+    from apunto_fact.extensions import db
+    today = datetime.date.today()
+    two_back = (today - datetime.timedelta(days=2)).isoformat()
+    invoice_id = invoicing.draft(date=two_back)  # still stampable today: a warning only
+    with app.test_request_context():
+        invoice = db.session.get(Invoice, invoice_id)
+        now = readiness.problems(invoice, today=today)
+        tomorrow = readiness.problems(invoice, today=today + datetime.timedelta(days=1))
+    three_back = invoicing.user.post("/facturas/nueva", invoicing.form(
+        date=(today - datetime.timedelta(days=3)).isoformat()), htmx=True)
+    assert ([p.field for p in now], [p.field for p in tomorrow], three_back.status_code,
+            "72 horas atrás (CFDI40101)" in three_back.get_data(as_text=True)) == (
+        [], ["date"], 422, True)
