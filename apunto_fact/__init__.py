@@ -1,4 +1,5 @@
 """apunto-fact: CFDI 4.0 invoicing for small Mexican businesses through Alegra."""
+import datetime
 import os
 
 from flask import Flask
@@ -10,8 +11,9 @@ from .extensions import csrf
 from .extensions import db
 from .extensions import login_manager
 from .extensions import migrate
+from .paths import share_root
 
-PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PROJECT_ROOT = share_root()
 
 # Top navigation, in order; an entry shows once its blueprint is registered.
 NAVIGATION = [
@@ -117,8 +119,11 @@ def register_pages(app):
 
     @app.get("/")
     def home():
-        """Start page: what to do next."""
-        return render_template("home.html")
+        """Start page: what to do next, then the month at a glance."""
+        from . import home as home_page
+
+        return render_template("home.html", home=home_page.summary(),
+                               one_day=datetime.timedelta(days=1))
 
     @app.context_processor
     def navigation():
@@ -129,6 +134,7 @@ def register_pages(app):
         return {"alegra_conn": alegra.connection(), "nav_items": items}
 
     app.add_template_filter(timeutil.fmt, "datetime")
+    app.add_template_filter(timeutil.fmt_alegra, "alegra_time")
     app.add_template_filter(money.fmt, "money")
     app.add_template_global(is_htmx)
     app.add_template_global(lambda endpoint: policy.can(current_user, endpoint), "can")

@@ -1,13 +1,31 @@
 """Command-line tools: flask --app apunto_fact <command>."""
 import os
+import socket
 import sys
+import webbrowser
 
 import click
 from flask import current_app
+from flask.cli import ScriptInfo
 from flask.cli import with_appcontext
 
 from . import crypto
 from .extensions import db
+
+
+def main(argv=None):
+    """The `apunto-fact` console script: migrate the database, then serve."""
+    from flask_migrate import upgrade
+
+    from . import create_app
+    from . import paths
+
+    paths.use_user_folder_when_installed()
+    app = create_app()
+    with app.app_context():
+        upgrade(directory=paths.migrations_dir())
+    info = ScriptInfo(create_app=lambda: app, set_debug_flag=False)
+    return serve.main(args=argv, prog_name="apunto-fact", obj=info)
 
 
 def init_app(app):
@@ -97,6 +115,81 @@ def alegra_sandbox(port):
     server.serve_forever()
 
 
+def free_port(host, preferred, attempts=50):
+    """Return preferred if nothing listens there, else the next free port after it."""
+    for port in range(preferred, preferred + attempts):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            # Probe the way waitress binds: a port left in TIME_WAIT by a killed server is
+            # free for it (SO_REUSEADDR); on Windows that option would steal a busy port.
+            if os.name == "nt":
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
+            else:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise click.ClickException(
+        f"No hay puertos libres entre {preferred} y {preferred + attempts - 1}. "
+        "Cierra otros programas o indica otro con --port.")
+
+
+def _port_or_next(host, port, what):
+    chosen = free_port(host, port)
+    if chosen != port:
+        click.echo(f"El puerto {port} está ocupado por otro programa; {what} usará el "
+                   f"{chosen}.")
+    return chosen
+
+
+def run_server(app, host, port, sandbox=True, sandbox_port=None, open_browser=False):
+    """Start the sandbox (optional) and serve the app; a busy port moves to the next one."""
+    from waitress import create_server
+
+    if sandbox:
+        wanted = sandbox_port or app.config["SANDBOX_PORT"]
+        server = _sandbox_server(_port_or_next("127.0.0.1", wanted, "el sandbox de Alegra"))
+        server.start()
+        # The app must talk to the sandbox where it really listens.
+        app.config["ALEGRA_SANDBOX_URL"] = server.url
+        _announce_sandbox(server)
+    _recover_in_background(app)
+    port = _port_or_next(host, port, "apunto-fact")
+    try:
+        http = create_server(app, host=host, port=port, threads=8, ident="apunto-fact")
+    except OSError as exc:
+        raise click.ClickException(
+            f"No se pudo abrir el puerto {port} ({exc.strerror or exc}). "
+            "Prueba otro con --port.") from exc
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
+    click.echo(f"apunto-fact en {url}  (Ctrl+C para salir)")
+    sys.stdout.flush()
+    if open_browser:
+        webbrowser.open(url)
+    try:
+        http.run()
+    except KeyboardInterrupt:
+        click.echo("apunto-fact se detuvo.")
+    finally:
+        http.close()
+
+
+def _first_run():
+    """True while no account exists (and there is a screen): open the browser for the owner."""
+    from .auth.models import User
+
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or
+                                                 os.environ.get("WAYLAND_DISPLAY")):
+        return False  # a server or CI: nobody to show a browser to
+
+    try:
+        return db.session.query(User.id).first() is None
+    except Exception:  # noqa: BLE001 - an unmigrated database is a first run too
+        db.session.rollback()
+        return True
+
+
 @click.command("serve")
 @with_appcontext
 @click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="HOST o 127.0.0.1")
@@ -104,37 +197,28 @@ def alegra_sandbox(port):
               show_default="PORT o 5000")
 @click.option("--sandbox/--no-sandbox", default=True, show_default=True,
               help="Iniciar también el sandbox local de Alegra.")
+@click.option("--sandbox-port", type=int, default=None,
+              help="Puerto del sandbox (por omisión SANDBOX_PORT, 5001).")
+@click.option("--browser/--no-browser", default=None,
+              help="Abrir el navegador (por omisión, solo la primera vez).")
 @click.option("--allow-network", is_flag=True,
               help="Servir en la red aunque todavía no exista la cuenta del dueño.")
-def serve(host, port, sandbox, allow_network):
+def serve(host, port, sandbox, sandbox_port, browser, allow_network):
     """Serve the app with waitress (and the local Alegra sandbox)."""
-    from waitress import serve as waitress_serve
-
     from . import exposure
 
     exposure.check(host, port, allow_network)
-    if sandbox:
-        try:
-            server = _sandbox_server(current_app.config["SANDBOX_PORT"]).start()
-        except OSError as exc:
-            click.echo(f"Aviso: no se pudo iniciar el sandbox ({exc}); ¿ya está corriendo?",
-                       err=True)
-        else:
-            _announce_sandbox(server)
-    _recover_in_background()
-    click.echo(f"apunto-fact en http://{host}:{port}  (Ctrl+C para salir)")
-    sys.stdout.flush()
-    waitress_serve(current_app._get_current_object(), host=host, port=port, threads=8,
-                   ident="apunto-fact")
+    app = current_app._get_current_object()
+    open_browser = _first_run() if browser is None else browser
+    run_server(app, host, port, sandbox, sandbox_port, open_browser)
 
 
-def _recover_in_background():
+def _recover_in_background(app):
     """Invoices a dead process left "stamping" are resolved by reading Alegra, at once."""
     import threading
 
     from .invoices import stamping
 
-    app = current_app._get_current_object()
     threading.Thread(target=stamping.recover_at_start, args=(app,), daemon=True,
                      name="recover-stamping").start()
 
@@ -172,7 +256,7 @@ def reconcile():
     for invoice in invoices:
         before = invoice.status_label
         stamping.reconcile(invoice)
-        click.echo(f"Factura #{invoice.id}: {before} → {invoice.status_label}")
+        click.echo(f"{invoice.title}: {before} → {invoice.status_label}")
         if any(a.outcome == "duplicate" and a.void_status != "cancelled"
                for a in invoice.attempts()):
             click.echo(f"  ¡Atención! {stamping.duplicate_message(invoice)} Cancélalo desde la "
@@ -183,6 +267,6 @@ def reconcile():
             ok = stamping.fetch_files(invoice, alegra.make_client(invoice_id=invoice.id))
         except (crypto.KeyProblem, alegra.NotConfigured) as exc:
             raise click.ClickException(str(exc)) from exc
-        click.echo(f"Factura #{invoice.id}: XML y PDF {'archivados' if ok else 'pendientes'}")
+        click.echo(f"{invoice.title}: XML y PDF {'archivados' if ok else 'pendientes'}")
     if not invoices and not missing:
         click.echo("Nada pendiente.")

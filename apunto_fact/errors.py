@@ -23,19 +23,20 @@ CSRF_MESSAGE = ("El formulario expiró o no se envió desde esta aplicación. Re
                 "e intenta de nuevo; lo que ya estaba guardado no cambió.")
 
 
-PANEL = ('<div class="error-panel" role="alert" data-status="{status}">'
-         '<p>{message}</p></div>')
+# Refusals with something to tell: htmx swaps their panel into the page (see base.html's
+# responseHandling); everything else becomes a short notice from static/app.js.
+PANEL_STATUSES = (403, 404)
 
 
 def respond(status, message):
-    """Answer an error in Spanish: a page, a swappable panel (403) or text for a notice."""
-    if is_htmx() and status == 403:
-        # A panel htmx can swap where the action was; app.js shows its text as a notice.
-        response = make_response(PANEL.format(status=status, message=escape(message)), status)
-        response.mimetype = "text/html"
+    """Answer an error in Spanish: a page, a panel swapped into the page, or a notice's text."""
+    if is_htmx() and status in PANEL_STATUSES:
+        html = render_template("errors/_panel.html", status=status, message=message).strip()
+        response = make_response(html, status)
+        response.headers["HX-Retarget"] = "#problem-panel"
+        response.headers["HX-Reswap"] = "innerHTML"
         return response
     if is_htmx():
-        # htmx does not swap error responses; static/app.js shows this text as a notice.
         response = make_response(message, status)
         response.mimetype = "text/plain"
         return response

@@ -89,6 +89,7 @@ class RuleForm(BaseForm):
     LIVE_ENDPOINT = None
     LIVE_FIELDS = {}
     CHECK_ON_CHANGE_ONLY = ()  # text fields that must not be checked while typing
+    REQUIRED = ()  # fields the rules always ask for: marked for the person (and for a11y)
     TYPING = "input changed delay:500ms, change"
 
     def __init__(self, *args, live=True, **kwargs):
@@ -96,6 +97,9 @@ class RuleForm(BaseForm):
         super().__init__(*args, **kwargs)
         for field in self:
             field.warnings, field.hint_text = [], None
+        for name in self.REQUIRED:
+            # The form is novalidate: this only marks the field, the rules still decide.
+            self[name].render_kw = {**(self[name].render_kw or {}), "required": True}
         if live:
             self._wire_live()
             self.refresh()

@@ -23,3 +23,13 @@ def fmt(value, pattern="%d/%m/%Y %H:%M"):
     """Format a stored datetime in local time for templates."""
     converted = local(value)
     return converted.strftime(pattern) if converted else ""
+
+
+def fmt_alegra(value):
+    """Show Alegra's "YYYY-MM-DD HH:MM:SS" (already Mexico's time) as dd/mm/yyyy HH:MM."""
+    if not value:
+        return ""
+    try:
+        return datetime.fromisoformat(str(value).replace("T", " ")[:19]).strftime("%d/%m/%Y %H:%M")
+    except ValueError:
+        return str(value)

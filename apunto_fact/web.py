@@ -9,9 +9,14 @@ from werkzeug.routing import IntegerConverter
 
 
 def is_htmx():
-    """Return True when the request was sent by htmx (and is not a boosted navigation)."""
-    return request.headers.get("HX-Request") == "true" and \
-        request.headers.get("HX-Boosted") != "true"
+    """Return True when htmx asked for a fragment (not a boosted navigation or history restore).
+
+    Back/Forward after a swap makes htmx fetch the URL with HX-History-Restore-Request and
+    replace the whole body: that request needs the full page, navigation and filters included.
+    """
+    headers = request.headers
+    return headers.get("HX-Request") == "true" and headers.get("HX-Boosted") != "true" and \
+        headers.get("HX-History-Restore-Request") != "true"
 
 
 def render(template, fragment=None, status=200, **context):

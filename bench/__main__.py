@@ -6,6 +6,7 @@ import tempfile
 
 from . import alegra_cost
 from . import catalog_search
+from . import home
 from . import memory
 from . import pages
 from . import startup
@@ -32,6 +33,7 @@ def main():
         with app.app_context():
             rows += catalog_search.run(client)
     rows += pages.run()
+    rows += home.run()
     rows += alegra_cost.requests_per_invoice()
     rows += alegra_cost.bulk()
     rows += memory.run()

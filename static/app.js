@@ -1,5 +1,5 @@
-// The only script of the app besides htmx: show a notice when an htmx request fails,
-// because htmx does not swap error responses into the page.
+// The only script of the app besides htmx: a notice for failures that have nothing better
+// to show, the phone menu, table labels for stacked rows, and keyboard suggestion lists.
 (function () {
   "use strict";
   function notice(text) {
@@ -60,5 +60,127 @@
     var search = document.getElementById(option.getAttribute("data-pick-clear") || "");
     if (search) { search.value = ""; }
     input.dispatchEvent(new Event("change", { bubbles: true }));
+  });
+
+  // Phone menu: the button opens and closes the navigation panel.
+  document.addEventListener("click", function (evt) {
+    var button = evt.target.closest ? evt.target.closest(".menu-button") : null;
+    if (!button) { return; }
+    var bar = button.closest(".topbar");
+    var open = !bar.classList.contains("open");
+    bar.classList.toggle("open", open);
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+  });
+
+  // Stacked table rows on phones show each cell's column name (from the table head).
+  function labelCells(root) {
+    var tables = (root.querySelectorAll ? root : document).querySelectorAll("table");
+    Array.prototype.forEach.call(tables, function (table) {
+      var heads = table.querySelectorAll("thead th");
+      if (!heads.length) { return; }
+      Array.prototype.forEach.call(table.querySelectorAll("tbody tr"), function (row) {
+        Array.prototype.forEach.call(row.children, function (cell, i) {
+          var text = heads[i] ? heads[i].textContent.trim() : "";
+          if (text && cell.tagName === "TD" && !cell.hasAttribute("colspan")) {
+            cell.setAttribute("data-label", text);
+          }
+        });
+      });
+    });
+  }
+
+  // Suggestion lists follow the ARIA combobox pattern: the input keeps the focus, arrows
+  // move the highlighted option, Enter picks it (never submits the form), Escape closes.
+  function boxFor(input) {
+    var target = input.getAttribute("hx-target");
+    var box = target ? document.querySelector(target) : null;
+    if (box && box.classList.contains("picklist-box")) { return box; }
+    return input.id ? document.getElementById("options-" + input.id) : null;
+  }
+  function options(box) {
+    return box ? Array.prototype.slice.call(box.querySelectorAll("[role=option]")) : [];
+  }
+  function setActive(input, box, index) {
+    var list = options(box);
+    list.forEach(function (opt, i) {
+      if (!opt.id) { opt.id = box.id + "-opt-" + i; }
+      opt.setAttribute("aria-selected", i === index ? "true" : "false");
+      opt.tabIndex = -1;
+    });
+    if (index >= 0 && list[index]) {
+      input.setAttribute("aria-activedescendant", list[index].id);
+      list[index].scrollIntoView({ block: "nearest" });
+    } else {
+      input.removeAttribute("aria-activedescendant");
+    }
+  }
+  function activeIndex(box) {
+    return options(box).findIndex(function (o) { return o.getAttribute("aria-selected") === "true"; });
+  }
+  function enhanceComboboxes(root) {
+    var inputs = (root.querySelectorAll ? root : document).querySelectorAll("input");
+    Array.prototype.forEach.call(inputs, function (input) {
+      var box = boxFor(input);
+      if (!box || input.getAttribute("role") === "combobox") { return; }
+      input.setAttribute("role", "combobox");
+      input.setAttribute("aria-autocomplete", "list");
+      input.setAttribute("aria-controls", box.id);
+      input.setAttribute("aria-expanded", "false");
+      box.setAttribute("data-combobox", input.id);
+    });
+  }
+  document.addEventListener("keydown", function (evt) {
+    var input = evt.target;
+    if (!input || input.getAttribute("role") !== "combobox") { return; }
+    var box = boxFor(input);
+    var list = options(box);
+    var index = activeIndex(box);
+    if (evt.key === "ArrowDown" || evt.key === "ArrowUp") {
+      if (!list.length) { return; }
+      evt.preventDefault();
+      var step = evt.key === "ArrowDown" ? 1 : -1;
+      setActive(input, box, (index + step + list.length) % list.length);
+    } else if (evt.key === "Enter") {
+      evt.preventDefault();
+      var pick = list[index >= 0 ? index : 0];
+      if (pick) { pick.click(); }
+    } else if (evt.key === "Escape" && list.length) {
+      evt.preventDefault();
+      box.innerHTML = "";
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+    }
+  });
+  // A mouse pick moves the focus to the option, which disappears: give it back to the input.
+  document.addEventListener("click", function (evt) {
+    var option = evt.target.closest ? evt.target.closest("[role=option]") : null;
+    var box = option ? option.closest(".picklist-box") : null;
+    var input = box ? document.getElementById(box.getAttribute("data-combobox") || "") : null;
+    if (input) {
+      setTimeout(function () { input.focus(); }, 0);
+    }
+  });
+  document.addEventListener("htmx:afterSwap", function (evt) {
+    var box = evt.detail.target;
+    if (!box || !box.classList || !box.classList.contains("picklist-box")) { return; }
+    var input = document.getElementById(box.getAttribute("data-combobox") || "");
+    if (!input) { return; }
+    var count = options(box).length;
+    input.setAttribute("aria-expanded", count ? "true" : "false");
+    setActive(input, box, count ? 0 : -1);
+  });
+
+  // A refused action whose panel was swapped in: move the reader there.
+  document.addEventListener("htmx:afterSwap", function (evt) {
+    var status = evt.detail.xhr ? evt.detail.xhr.status : 200;
+    if (status >= 400 && status !== 422) {
+      var panel = document.querySelector("#problem-panel .error-panel") || evt.detail.target;
+      if (panel && panel.scrollIntoView) { panel.scrollIntoView({ block: "nearest" }); }
+    }
+  });
+
+  htmx.onLoad(function (elt) {
+    labelCells(elt);
+    enhanceComboboxes(elt);
   });
 })();

@@ -2,6 +2,7 @@
 import pytest
 
 from apunto_fact.extensions import db
+from apunto_fact.settings import company
 from apunto_fact.settings.models import Company
 
 URL = "/configuracion/facturacion"
@@ -91,3 +92,12 @@ def test_comparison_without_connection_says_why(user):
 def test_page_loads_the_comparison_by_itself(user):
     html = user.get(URL).get_data(as_text=True)
     assert 'hx-get="/configuracion/facturacion/alegra"' in html and 'hx-trigger="load"' in html
+
+
+def test_empty_fiscal_data_are_offered_from_alegra_and_saved_only_when_confirmed(app, connected):
+    html = connected.get(URL + "/alegra").get_data(as_text=True)
+    assert "Alegra ya conoce tu empresa" in html and "Usar los datos de Alegra" in html
+    page = connected.get(URL + "?desde=alegra").get_data(as_text=True)
+    assert 'value="EKU9003173C9"' in page and "aún no se guardó nada" in page
+    with app.app_context():
+        assert company.get() is None

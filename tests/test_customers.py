@@ -230,7 +230,8 @@ def test_rule13_pue_with_99_is_refused_and_99_is_not_offered(app, user):
     ({"credit_days": "-1"}, "credit_days", "entre 0 y 3650"),
     ({"credit_days": "abc"}, "credit_days", "entero válido"),
     ({"email": "no-es-correo"}, "email", "correo válido"),
-    ({"metodo_pago": ""}, "metodo_pago", "PUE o PPD"),
+    ({"metodo_pago": ""}, "metodo_pago",
+     "en una sola exhibición (PUE) o en parcialidades o diferido (PPD)"),
 ])
 def test_rule25_and_required_fields(app, user, changes, field, message):
     assert_rejected(app, post(user, **changes), field, message)

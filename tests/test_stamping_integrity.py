@@ -575,3 +575,27 @@ def test_a_pending_invoice_under_our_marker_is_voided_when_given_up(invoicing, s
     assert (invoicing.invoice(invoice_id).status, remote[str(ours["id"])]["status"],
             remote[str(theirs["id"])]["status"], invoicing.invoice(other_id).status) == (
         "draft", "void", theirs["status"], "draft"), html[:2000]
+
+
+def test_a_late_cfdi_of_content_edited_since_is_never_adopted(invoicing, sandbox, app):
+    """Back to draft, the user edits, then the old POST lands: reported as extra, not adopted."""
+    from apunto_fact.documents import StampAttempt
+    from apunto_fact.invoices.models import Invoice
+    from apunto_fact.timeutil import utcnow
+
+    invoice_id = invoicing.draft()
+    late = _land_late(app, invoice_id, "ed17ed0000000000000a")
+    with app.app_context():
+        invoice = db.session.get(Invoice, invoice_id)
+        lookup = {"client_id": late["client"]["id"], "date": invoice.date.isoformat()}
+        attempt = StampAttempt.open_for(invoice, "ed17ed0000000000000a", invoice.version,
+                                        lookup=lookup)
+        attempt.posted_at, attempt.outcome = utcnow(), "not_found"
+        db.session.commit()
+    assert invoicing.save(invoice_id, lines=[{"product_id": invoicing.product_ids[0],
+                                              "quantity": "5"}]).status_code == 200
+    html = invoicing.user.post(f"/facturas/{invoice_id}/verificar",
+                               htmx=True).get_data(as_text=True)
+    invoice = invoicing.invoice(invoice_id)
+    assert (invoice.status, invoice.uuid, invoice.problem_code) == ("draft", None, "duplicada")
+    assert "Cancelar el sobrante (motivo 02)" in html and "con datos que ya cambiaste" in html

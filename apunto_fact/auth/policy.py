@@ -61,6 +61,8 @@ POLICY = {
     "invoices.pick_product": "drafts",
     "invoices.status": "drafts",
     "invoices.download": "drafts",
+    "invoices.delete": "drafts",       # only drafts never sent to Alegra (invoices.service)
+    "invoices.duplicate": "drafts",
     "invoices.stamp": "stamp",
     "invoices.verify": "stamp",
     "invoices.cancel": "cancel",
@@ -87,6 +89,8 @@ AUDITED = {
     "invoices.verify": "Verificar con Alegra",
     "invoices.cancel": "Cancelar",
     "invoices.cancel_duplicate": "Cancelar un CFDI sobrante",
+    "invoices.delete": "Borrar un borrador",
+    "invoices.duplicate": "Duplicar en un borrador nuevo",
     "settings.alegra": "Cambiar credenciales de Alegra",
     "settings.alegra_demo": "Usar credenciales de demostración",
     "settings.company_settings": "Cambiar datos fiscales",

@@ -42,6 +42,7 @@ class CustomerForm(AddressMixin, RuleForm):
     """Create or edit a customer."""
 
     LIVE_ENDPOINT = "customers.live"
+    REQUIRED = ("rfc", "name", "regimen", "uso_cfdi", "cp", "metodo_pago", "forma_pago")
     LIVE_FIELDS = {
         "rfc": ["name", "regimen", "uso_cfdi", "cp"],
         "name": [],
@@ -61,7 +62,7 @@ class CustomerForm(AddressMixin, RuleForm):
     regimen = SelectField("Régimen fiscal", validate_choice=False)
     uso_cfdi = SelectField("Uso del CFDI", validate_choice=False)
     metodo_pago = SelectField("Método de pago", validate_choice=False,
-                              choices=choices(cat.METODOS_PAGO, PICK))
+                              choices=choices(cat.options(cat.METODOS_PAGO), PICK))
     forma_pago = SelectField("Forma de pago", validate_choice=False)
     credit_days = IntegerField("Días de crédito", default=0, validators=[
         InputRequired("Escribe los días de crédito (0 si paga de contado)."),
@@ -95,7 +96,7 @@ class CustomerForm(AddressMixin, RuleForm):
         usos = ["S01"] if rfc.rfc == cat.GENERIC_FOREIGN else cat.usos_for(regimen, persona)
         self.uso_cfdi.choices = choices({c: cat.label(cat.USOS_CFDI, c) for c in usos}, PICK)
         formas = rules.allowed_formas(self.metodo_pago.data)
-        self.forma_pago.choices = choices({c: f"{c} - {cat.FORMAS_PAGO[c]}" for c in formas},
+        self.forma_pago.choices = choices({c: cat.label(cat.FORMAS_PAGO, c) for c in formas},
                                           None if formas == ["99"] else PICK)
         place = postal_code(self.cp.data) if self.cp.data else None
         self.cp.hint_text = f"{place[0]}" if place else None

@@ -52,7 +52,7 @@ class InvoiceForm(BaseForm):
                                 validators=[Length(max=20, message="Escribe un número.")])
     uso_cfdi = SelectField("Uso del CFDI", validate_choice=False)
     metodo_pago = SelectField("Método de pago", validate_choice=False,
-                              choices=choices(cat.METODOS_PAGO, "Elige…"))
+                              choices=choices(cat.options(cat.METODOS_PAGO), "Elige…"))
     forma_pago = SelectField("Forma de pago", validate_choice=False)
     observations = TextAreaField("Observaciones (se imprimen en el PDF)", filters=[strip],
                                  validators=[Length(max=500, message="Hasta 500 caracteres.")])
@@ -75,7 +75,7 @@ class InvoiceForm(BaseForm):
             usos = list(cat.USOS_CFDI)
         self.uso_cfdi.choices = choices({c: cat.label(cat.USOS_CFDI, c) for c in usos}, "Elige…")
         formas = rules.allowed_formas(self.metodo_pago.data)
-        self.forma_pago.choices = choices({c: f"{c} - {cat.FORMAS_PAGO[c]}" for c in formas},
+        self.forma_pago.choices = choices({c: cat.label(cat.FORMAS_PAGO, c) for c in formas},
                                           None if formas == ["99"] else "Elige…")
 
     def on_change(self, trigger, customer):

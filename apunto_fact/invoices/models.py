@@ -75,6 +75,11 @@ class Invoice(StatefulDocument, db.Model):
         """Serie and folio as printed (A152), once stamped."""
         return f"{self.serie or ''}{self.folio or ''}" or None
 
+    @property
+    def title(self):
+        """One name for the invoice's whole life: "Borrador 3" until Alegra gives it a folio."""
+        return f"Factura {self.number}" if self.number else f"Borrador {self.id}"
+
 
 class InvoiceLine(db.Model):
     """One concepto; product data is copied so later catalog edits don't change a draft."""

@@ -1,4 +1,6 @@
 """Drafts: build an invoice from the editor's data, save it, list and search invoices."""
+import sqlalchemy as sa
+from sqlalchemy import update
 from sqlalchemy.orm import contains_eager
 
 from .. import documents
@@ -50,6 +52,19 @@ def apply(invoice, draft):
     return totals
 
 
+HEADER_FIELDS = ("date", "currency", "exchange_rate", "uso_cfdi", "metodo_pago", "forma_pago",
+                 "observations")
+
+
+def _content(invoice):
+    """What a CFDI of this invoice would say (header and lines), to tell an edit."""
+    with db.session.no_autoflush:
+        header = tuple(getattr(invoice, name) for name in HEADER_FIELDS) + (
+            invoice.customer.id if invoice.customer is not None else None,)
+        return header + tuple(tuple(getattr(line, name) for name in LINE_FIELDS)
+                              for line in invoice.lines)
+
+
 def save(invoice, draft, version=None):
     """Persist a draft; an existing invoice only if still editable at version.
 
@@ -58,10 +73,51 @@ def save(invoice, draft, version=None):
     """
     if invoice.id is not None and (version is None or not documents.touch(invoice, version)):
         return False
+    before = _content(invoice) if invoice.id is not None else None
     apply(invoice, draft)
+    if before is not None and _content(invoice) != before:
+        # A late CFDI of an earlier attempt no longer shows what this draft holds.
+        db.session.execute(update(documents.StampAttempt).where(
+            documents.StampAttempt.document_type == invoice.DOCUMENT_TYPE,
+            documents.StampAttempt.document_id == invoice.id,
+            documents.StampAttempt.outcome == "not_found").values(outcome="not_found_edited"))
     db.session.add(invoice)
     db.session.commit()
     return True
+
+
+def delete_draft(invoice, version):
+    """Delete a draft never sent to Alegra, if still at version; False when it changed.
+
+    A draft with a stamp attempt is history Alegra may hold (its marker must stay
+    searchable): it is never deleted.
+    """
+    if invoice.status != documents.DRAFT or invoice.attempts():
+        return False
+    deleted = db.session.execute(
+        sa.delete(Invoice).where(Invoice.id == invoice.id,
+                                 Invoice.status == documents.DRAFT,
+                                 Invoice.version == int(version))).rowcount
+    db.session.commit()
+    return deleted == 1
+
+
+def duplicate(invoice, today):
+    """Return a new saved draft with invoice's customer, terms and lines, dated today."""
+    copy = Invoice(customer=invoice.customer, date=today, currency=invoice.currency,
+                   exchange_rate=invoice.exchange_rate, uso_cfdi=invoice.uso_cfdi,
+                   metodo_pago=invoice.metodo_pago, forma_pago=invoice.forma_pago,
+                   observations=invoice.observations, subtotal=invoice.subtotal,
+                   discount=invoice.discount, taxes=invoice.taxes,
+                   retentions=invoice.retentions, total=invoice.total)
+    for line in invoice.lines:
+        new = InvoiceLine(position=line.position, product_id=line.product_id)
+        for name in LINE_FIELDS:
+            setattr(new, name, getattr(line, name))
+        copy.lines.append(new)
+    db.session.add(copy)
+    db.session.commit()
+    return copy
 
 
 def line_from_product(product):

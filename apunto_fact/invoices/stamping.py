@@ -55,6 +55,9 @@ DATA_REJECTIONS = {400, 404, 409, 422}
 DUPLICATE_MOTIVE = "02"
 # How long reconcile keeps looking for a late CFDI of an attempt it concluded was not created.
 LATE_WINDOW = timedelta(days=3)
+# An attempt concluded "not found" whose draft was edited afterwards (service.save marks it).
+EDITED_SINCE = "not_found_edited"
+LATE_OUTCOMES = ("unknown", "not_found", EDITED_SINCE)
 VOID_IN_FLIGHT = "Solicitando la cancelación a Alegra…"
 SAT_REJECTED = ("El SAT rechazó la factura (según Alegra). Revisa los datos del cliente y vuelve "
                 "a timbrar.")
@@ -330,7 +333,7 @@ def _in_flight(attempt):
 def _searchable(invoice):
     """Attempts whose CFDI could exist without the invoice knowing it (late answers)."""
     since = utcnow() - LATE_WINDOW
-    return any(a.outcome in ("unknown", "not_found") and a.posted_at and a.posted_at > since
+    return any(a.outcome in LATE_OUTCOMES and a.posted_at and a.posted_at > since
                for a in invoice.attempts())
 
 
@@ -353,9 +356,12 @@ def _resolve_by_markers(client, invoice):
     stamped = {a: i for a, i in found.items()
                if i.uuid and i.state in (mapping.S_STAMPED, mapping.S_CANCEL_PROCESS,
                                          mapping.S_CANCELLED)}
-    if invoice.uuid is None and stamped:
+    # A CFDI of an attempt made before the user edited the draft is not what they see now:
+    # it is never adopted, only reported (and offered for cancellation) as an extra one.
+    adoptable = {a: i for a, i in stamped.items() if a.outcome != EDITED_SINCE}
+    if invoice.uuid is None and adoptable:
         # Adopt the newest attempt's CFDI: it was built from the newest version.
-        keep = max(stamped, key=lambda a: a.id)
+        keep = max(adoptable, key=lambda a: a.id)
         only = (UNKNOWN, STAMPING, DRAFT, REJECTED)
         _stamped(invoice, keep, stamped.pop(keep), client, only_from=only)
     for attempt, info in stamped.items():
@@ -422,6 +428,11 @@ def duplicate_message(invoice):
     extra = [a for a in invoice.attempts() if a.outcome == "duplicate"]
     open_ones = [a for a in extra if a.void_status != "cancelled"]
     uuids = ", ".join(a.uuid for a in open_ones) or "ninguno pendiente"
+    if invoice.uuid is None:
+        return (f"Un envío anterior de esta factura llegó tarde a Alegra y se timbró con datos "
+                f"que ya cambiaste (CFDI {uuids}); no es lo que ves ahora, así que no se tomó. "
+                f"Cancélalo con el motivo {DUPLICATE_MOTIVE} (comprobante emitido con errores "
+                f"sin relación).")
     return (f"Alegra tiene {len(extra) + 1} CFDI para esta misma factura (un envío que no "
             f"respondió a tiempo sí se timbró). El válido es {invoice.uuid}; sobra: {uuids}. "
             f"Cancela el sobrante con el motivo {DUPLICATE_MOTIVE} (comprobante emitido con "
@@ -553,7 +564,7 @@ def pending():
     """Invoices that reconcile should look at (including late CFDIs of old attempts)."""
     late = db.select(StampAttempt.document_id).where(
         StampAttempt.document_type == Invoice.DOCUMENT_TYPE,
-        StampAttempt.outcome.in_(("unknown", "not_found")),
+        StampAttempt.outcome.in_(LATE_OUTCOMES),
         StampAttempt.posted_at > utcnow() - LATE_WINDOW)
     voids = db.select(StampAttempt.document_id).where(
         StampAttempt.document_type == Invoice.DOCUMENT_TYPE,

@@ -148,6 +148,28 @@ def _locked(invoice):
     return _panel(stamping.Outcome(invoice, notice=message, stale=True))
 
 
+@bp.post("/<int:invoice_id>/borrar")
+def delete(invoice_id):
+    """Delete a draft (never one that went to Alegra); a stale page gets the current state."""
+    invoice = _get(invoice_id)
+    title = invoice.title
+    if not service.delete_draft(invoice, request.form.get("version", type=int) or 0):
+        return _stale(invoice)
+    flash(f"{title} borrado.", "ok")
+    return redirect_to(url_for("invoices.index"))
+
+
+@bp.post("/<int:invoice_id>/duplicar")
+def duplicate(invoice_id):
+    """Any invoice copied into a new draft dated today (customer, terms and lines)."""
+    from ..home import today
+
+    copy = service.duplicate(_get(invoice_id), today())
+    flash(f"{copy.title}: copia de {_get(invoice_id).title}. Revísala y timbra cuando esté "
+          "lista.", "ok")
+    return redirect_to(url_for("invoices.show", invoice_id=copy.id))
+
+
 @bp.post("/calcular")
 def recalculate():
     """Live: totals, line amounts, field checks and the Timbrar button, without saving."""

@@ -20,6 +20,7 @@ class ProductForm(RuleForm):
     """Create or edit a product or service."""
 
     LIVE_ENDPOINT = "products.live"
+    REQUIRED = ("name", "clave_prod_serv", "clave_unidad", "unit_price", "objeto_imp")
     # Typing words ("consultoria") searches the catalog; the key is checked once picked.
     CHECK_ON_CHANGE_ONLY = ("clave_prod_serv", "clave_unidad")
     LIVE_FIELDS = {
@@ -47,7 +48,7 @@ class ProductForm(RuleForm):
     unit_price = StringField("Precio unitario (sin impuestos)", filters=[strip], validators=[
         Length(max=30, message="Escribe un precio, por ejemplo 1250.50.")])
     objeto_imp = SelectField("Objeto de impuesto", validate_choice=False, default="02",
-                             choices=choices({c: f"{c} - {d}" for c, d in
+                             choices=choices({c: f"{d} ({c})" for c, d in
                                               cat.OBJETOS_IMP.items()}))
     iva = SelectField("IVA", validate_choice=False, default="16",
                       choices=choices(cat.IVA_OPTIONS, NONE))

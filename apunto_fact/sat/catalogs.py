@@ -127,10 +127,15 @@ GENERIC_RFCS = (GENERIC_NATIONAL, GENERIC_FOREIGN)
 PUBLICO_EN_GENERAL = "PUBLICO EN GENERAL"
 
 
+def options(catalog):
+    """Return {code: label} for every entry of a small catalog."""
+    return {code: label(catalog, code) for code in catalog}
+
+
 def label(catalog, code):
-    """Return "code - description" for a select option."""
+    """Return "description (code)" for a select option: plain words first, the SAT code second."""
     entry = catalog[code]
-    return f"{code} - {entry[0] if isinstance(entry, tuple) else entry}"
+    return f"{entry[0] if isinstance(entry, tuple) else entry} ({code})"
 
 
 def regimenes_for(persona):

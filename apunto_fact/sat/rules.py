@@ -324,7 +324,8 @@ def _check_uso(uso, regimen, rfc, findings):
 def check_payment(metodo, forma, findings):
     """PPD ⇒ forma 99 (40105); PUE ⇒ a real forma, not 99 (business rule, §6.3)."""
     if metodo not in cat.METODOS_PAGO:
-        findings.error("metodo_pago", "Elige PUE o PPD.")
+        findings.error("metodo_pago", "Elige cómo se paga: en una sola exhibición (PUE) o en "
+                                      "parcialidades o diferido (PPD).")
     if forma not in cat.FORMAS_PAGO:
         findings.error("forma_pago", "Elige una forma de pago del catálogo del SAT (CFDI40104).")
     elif metodo == "PPD" and forma != "99":

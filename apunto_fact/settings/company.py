@@ -2,6 +2,7 @@
 from .. import crypto
 from ..alegra import AlegraError
 from ..alegra import api
+from ..alegra.mapping import REGIME_CODES
 from ..extensions import db
 from ..sat.search import fold
 from . import alegra
@@ -32,6 +33,21 @@ def save(data):
     return company
 
 
+def alegra_company():
+    """Read the account's company from Alegra (GET /company) as a CompanyInfo."""
+    return api.get_company(alegra.make_client(get_retries=0))
+
+
+def suggestion_from_alegra():
+    """Return form data taken from Alegra's company, or None when it cannot be read."""
+    try:
+        info = alegra_company()
+    except (alegra.NotConfigured, crypto.KeyProblem, AlegraError):
+        return None
+    return {"rfc": info.rfc or None, "name": info.name or None,
+            "regimen": REGIME_CODES.get(info.regime) or info.regime, "cp": info.zip_code}
+
+
 def _same_name(a, b):
     return " ".join(fold(a or "").upper().split()) == " ".join(fold(b or "").upper().split())
 
@@ -43,13 +59,16 @@ def compare_with_alegra():
     (CompanyInfo or None), ``differences`` (list of Spanish sentences) and ``message``.
     """
     ours = get()
-    if ours is None:
-        return {"state": "no_company", "differences": [], "alegra": None, "message": None}
     try:
-        info = api.get_company(alegra.make_client(get_retries=0))
+        info = alegra_company()
     except (alegra.NotConfigured, crypto.KeyProblem, AlegraError) as exc:
-        return {"state": "unavailable", "differences": [], "alegra": None,
+        state = "no_company" if ours is None else "unavailable"
+        return {"state": state, "differences": [], "alegra": None,
                 "message": getattr(exc, "message", str(exc))}
+    if ours is None:
+        # Nothing captured yet: offer Alegra's data as a starting point (the user confirms).
+        return {"state": "prefill" if info.rfc or info.name else "no_company",
+                "differences": [], "alegra": info, "message": None}
     differences = []
     if info.rfc != ours.rfc:
         differences.append(f"RFC: en Alegra «{info.rfc}», aquí «{ours.rfc}».")

@@ -28,7 +28,7 @@ class AlegraForm(BaseForm):
         DataRequired("Escribe el correo con el que entras a Alegra."),
         Length(max=254, message="El correo no puede pasar de 254 caracteres."),
         Email("Escribe un correo válido, por ejemplo nombre@empresa.mx.")])
-    api_token = PasswordField("API Key / token", filters=[strip], validators=[
+    api_token = PasswordField("Token de la API", filters=[strip], validators=[
         Length(max=200, message="El token no puede pasar de 200 caracteres.")])
 
 
@@ -36,6 +36,7 @@ class CompanyForm(AddressMixin, RuleForm):
     """The emisor's fiscal data; the CP is the LugarExpedicion of every invoice."""
 
     LIVE_ENDPOINT = "settings.company_live"
+    REQUIRED = ("rfc", "name", "regimen", "cp")
     LIVE_FIELDS = {"rfc": ["name", "regimen"], "name": [], "regimen": [], "cp": []}
 
     # Generous max lengths: WTForms turns them into maxlength, which would cut a pasted

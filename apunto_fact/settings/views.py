@@ -1,5 +1,6 @@
 """Configuración views: Integraciones → Alegra."""
 from flask import redirect
+from flask import request
 from flask import render_template
 from flask import url_for
 
@@ -92,7 +93,10 @@ def alegra_diagnostic():
 def company_settings():
     """The company's fiscal data (emisor)."""
     current = company.get()
-    form = CompanyForm(obj=current)
+    suggested = None
+    if current is None and request.method == "GET" and request.args.get("desde") == "alegra":
+        suggested = company.suggestion_from_alegra()
+    form = CompanyForm(obj=current, data=suggested)
     if form.validate_on_submit():
         company.save(form.data)
         if not is_htmx():
@@ -101,7 +105,7 @@ def company_settings():
                       form=CompanyForm(obj=company.get()), saved=True)
     if form.is_submitted():
         return invalid("settings/company.html", "settings/_company_form.html", form=form)
-    return render("settings/company.html", form=form)
+    return render("settings/company.html", form=form, suggested=suggested)
 
 
 @bp.post("/facturacion/campos")

@@ -18,7 +18,7 @@ def first_run_and_connect(page, same_page):
     create_owner(page)
     with same_page():
         page.get_by_label("Usuario de la API (correo)").fill(SANDBOX_EMAIL)
-        page.get_by_label("API Key / token").fill(SANDBOX_TOKEN)
+        page.get_by_label("Token de la API").fill(SANDBOX_TOKEN)
         page.get_by_role("button", name="Guardar").click()
         expect(page.locator("#alegra-status")).to_contain_text("Conectado")
 
@@ -109,6 +109,7 @@ def test_the_whole_product(page, sandbox, same_page, tmp_path):
     with same_page():
         page.get_by_role("button", name="Timbrar factura").click()
         expect(page.locator("#invoice-status")).to_have_text("Timbrada")
+        expect(page.locator("#success")).to_contain_text("timbrada")
         uuid = page.locator("#uuid").inner_text().strip()
     assert len(uuid) == 36
     with page.expect_download() as xml_download:
@@ -123,12 +124,15 @@ def test_the_whole_product(page, sandbox, same_page, tmp_path):
     pdf_download.value.save_as(pdf_path)
     assert pdf_path.read_bytes().startswith(b"%PDF-") and uuid.encode() in pdf_path.read_bytes()
     sandbox_control(sandbox, "faults", {"cancel_delay": 0})
-    page.once("dialog", lambda dialog: dialog.accept())
     with same_page():
         page.get_by_text("Cancelar esta factura ante el SAT").click()
+        page.get_by_label("Motivo (SAT)").select_option("01")
+        expect(page.get_by_label("Factura que la sustituye")).to_be_visible()
         page.get_by_label("Motivo (SAT)").select_option("02")
+        expect(page.get_by_label("Factura que la sustituye")).to_be_hidden()
         page.get_by_role("button", name="Cancelar factura").click()
         expect(page.locator("#invoice-status")).to_have_text("Cancelada", timeout=15_000)
+        expect(page.locator("#success")).to_contain_text("cancelada ante el SAT")
     assert page.js_errors == [], page.js_errors
 
 
