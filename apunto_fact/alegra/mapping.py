@@ -127,7 +127,8 @@ def unsupported_regimen(code, who="el cliente"):
     if code in REGIMES or code is None:
         return None
     from ..sat import catalogs as cat
-    name = cat.label(cat.REGIMENES, code).split(" - ", 1)[1] if code in cat.REGIMENES else ""
+    entry = cat.REGIMENES.get(code, "")
+    name = entry[0] if isinstance(entry, tuple) else entry
     return (f"Alegra no tiene el régimen fiscal {code} {name} en su catálogo (acepta "
             f"{', '.join(sorted(REGIMES))}), así que no se puede timbrar para {who} desde "
             f"Alegra. Revisa en la Constancia de Situación Fiscal si tiene otro régimen "
