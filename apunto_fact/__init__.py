@@ -63,6 +63,9 @@ def register_extensions(app):
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.session_protection = "strong"
+    from . import jobs
+
+    jobs.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)

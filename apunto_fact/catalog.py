@@ -92,6 +92,18 @@ def search(model, text="", page=1, archived=False):
                        per_page=PAGE_SIZE, error_out=False)
 
 
+def picklist(model, text, size=10):
+    """The first few active rows matching every word of text, for an autocomplete.
+
+    No COUNT and no OFFSET: a keystroke reads at most size + 1 rows.
+    """
+    query = db.select(model).where(model.archived_at.is_(None))
+    for word in fold(text).split()[:5]:
+        query = query.where(model.search_text.contains(word, autoescape=True))
+    rows = db.session.scalars(query.order_by(model.name, model.id).limit(size + 1)).all()
+    return Page(items=rows[:size], page=1, has_next=len(rows) > size)
+
+
 def list_page(model, template, fragment):
     """The list view: live search, archived filter and pagination from the query string."""
     text = request.args.get("q", "")[:100]

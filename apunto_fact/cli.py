@@ -162,6 +162,10 @@ def run_server(app, host, port, sandbox=True, sandbox_port=None, open_browser=Fa
         raise click.ClickException(
             f"No se pudo abrir el puerto {port} ({exc.strerror or exc}). "
             "Prueba otro con --port.") from exc
+    from . import jobs
+
+    # The task queue's workers run in this same command: nothing else to start.
+    consumer = jobs.start_consumer(app)
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
     click.echo(f"apunto-fact en {url}  (Ctrl+C para salir)")
     sys.stdout.flush()
@@ -173,6 +177,7 @@ def run_server(app, host, port, sandbox=True, sandbox_port=None, open_browser=Fa
         click.echo("apunto-fact se detuvo.")
     finally:
         http.close()
+        consumer.stop()  # a sweep cut short is safe: it only reads and downloads
 
 
 def _first_run():

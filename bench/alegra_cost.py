@@ -4,7 +4,6 @@ import os
 import tempfile
 import time
 
-import requests
 
 from apunto_fact.extensions import db
 from apunto_fact.invoices import service as invoices
@@ -49,23 +48,29 @@ def _draft(app, product_ids):
                      f"lines-{i}-description": f"Concepto {i}"})
     with app.test_request_context(method="POST", data=data):
         form = InvoiceForm(meta={"csrf": False})
+        customer = invoices.customer_of(form)
+        form.validate()
+        form.check(customer)
         invoice = Invoice()
-        invoices.save(invoice, form, invoices.customer_of(form))
+        invoices.save(invoice, form.draft)
         return invoice.id
 
 
 def _stats(sandbox):
-    return requests.get(f"{sandbox.root}/_sandbox/stats", timeout=5).json()
+    from conftest import sandbox_control
+    return sandbox_control(sandbox, "stats", method="GET").json()
 
 
 def _reset(sandbox):
-    requests.post(f"{sandbox.root}/_sandbox/stats/reset", timeout=5)
+    from conftest import sandbox_control
+    sandbox_control(sandbox, "stats/reset")
 
 
 def _stamp(app, invoice_id):
-    with app.test_request_context():
+    # As a background worker stamps: outside a web request, so the shared budget may wait.
+    with app.app_context():
         invoice = db.session.get(Invoice, invoice_id)
-        stamping.stamp(invoice)
+        stamping.stamp(invoice, invoice.version)
         assert invoice.status == "stamped", (invoice.status, invoice.problem_message)
 
 

@@ -1,9 +1,14 @@
-"""Synthetic but realistic data for the page benchmarks, inserted in bulk."""
+"""Synthetic but realistic data for the page benchmarks, inserted in bulk.
+
+Customers and products grow with invoices (a business with 1M invoices has more customers
+than one with 1k); the full-text index is filled by its triggers as rows arrive.
+"""
 import datetime
 import random
 import uuid
 
 from sqlalchemy import insert
+from sqlalchemy import text
 
 from apunto_fact.customers.models import Customer
 from apunto_fact.extensions import db
@@ -19,10 +24,17 @@ WORDS = ("ABARROTES CONSTRUCTORA COMERCIAL DISTRIBUIDORA SERVICIOS INDUSTRIAL GR
 CHUNK = 5000
 
 
-def _rfc(index):
-    digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    tail = digits[index // 1296 % 36] + digits[index // 36 % 36] + digits[index % 36]
-    return f"CLI900101{tail}"
+def _rfc(name, rng, taken):
+    """An RFC shaped like a real one (initials, birth or founding date, homoclave), unique."""
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    words = name.split()
+    while True:
+        day = datetime.date(1960, 1, 1) + datetime.timedelta(days=rng.randint(0, 14_000))
+        rfc = (words[0][:2] + words[1][0] + day.strftime("%y%m%d")
+               + "".join(rng.choice(alphabet) for _ in range(3)))
+        if rfc not in taken:
+            taken.add(rfc)
+            return rfc
 
 
 def _chunks(rows):
@@ -30,14 +42,23 @@ def _chunks(rows):
         yield rows[start:start + CHUNK]
 
 
-def populate(customers=20_000, products=5_000, invoices=1_000, seed=1):
+def sizes(invoices):
+    """Customers and products for a business with this many invoices."""
+    return {"customers": max(50, invoices // 5), "products": max(20, invoices // 20),
+            "invoices": invoices}
+
+
+def populate(customers=None, products=None, invoices=1_000, seed=1):
     """Insert customers, products and invoices (two lines each); return their counts."""
+    grown = sizes(invoices)
+    customers = customers or grown["customers"]
+    products = products or grown["products"]
     rng = random.Random(seed)
     now = utcnow()
-    customer_rows = []
+    customer_rows, taken = [], set()
     for i in range(customers):
         name = f"{rng.choice(WORDS)} {rng.choice(WORDS)} {i:05d}"
-        rfc = _rfc(i)
+        rfc = _rfc(name, rng, taken)
         customer_rows.append({
             "rfc": rfc, "name": name, "regimen": "601", "uso_cfdi": "G03",
             "metodo_pago": "PUE", "forma_pago": "03", "credit_days": 0,
@@ -78,4 +99,22 @@ def populate(customers=20_000, products=5_000, invoices=1_000, seed=1):
     for chunk in _chunks(line_rows):
         db.session.execute(insert(InvoiceLine), chunk)
     db.session.commit()
+    after_bulk_load()
     return {"customers": customers, "products": products, "invoices": invoices}
+
+
+def after_bulk_load():
+    """What a database needs after rows arrived with explicit ids, outside the ORM.
+
+    PostgreSQL: move each id sequence past the highest id (else the next draft is a
+    duplicate key), then ANALYZE as autovacuum would. SQLite needs neither.
+    """
+    if db.engine.dialect.name != "postgresql":
+        return
+    for table in ("customers", "products", "invoices", "invoice_lines"):
+        db.session.execute(text(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+            f"coalesce((SELECT max(id) FROM {table}), 0) + 1, false)"))
+    db.session.commit()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("ANALYZE"))

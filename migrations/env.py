@@ -5,6 +5,8 @@ from flask import current_app
 
 from alembic import context
 
+from apunto_fact import fulltext
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -89,6 +91,8 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+    # The full-text tables are kept by triggers, not by models (apunto_fact/fulltext.py).
+    conf_args.setdefault("include_name", fulltext.include_name)
 
     connectable = get_engine()
 

@@ -9,6 +9,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 
 from apunto_fact import create_app
+from apunto_fact import fulltext
 from apunto_fact.extensions import db
 
 
@@ -53,7 +54,9 @@ def test_sqlite_runs_in_wal_mode(app):
 def test_migrations_match_the_models(app):
     with app.app_context():
         with db.engine.connect() as connection:
-            diff = compare_metadata(MigrationContext.configure(connection), db.metadata)
+            context = MigrationContext.configure(
+                connection, opts={"include_name": fulltext.include_name})
+            diff = compare_metadata(context, db.metadata)
     assert diff == []
 
 

@@ -15,8 +15,10 @@ def test_loopback_hosts(host, expected):
 
 @pytest.fixture
 def no_waitress(monkeypatch):
+    """Record the server start instead of listening (a test must never bind 0.0.0.0)."""
     calls = []
-    monkeypatch.setattr("waitress.serve", lambda app, **kw: calls.append(kw))
+    monkeypatch.setattr("apunto_fact.cli.run_server", lambda app, host, port, *a: calls.append(
+        (host, port)))
     return calls
 
 

@@ -83,7 +83,8 @@ class AlegraClient:
     """A small Alegra API client; one instance per configured account."""
 
     def __init__(self, base_url, email, token, *, connect_timeout=5.0, read_timeout=30.0,
-                 max_rate_wait=65.0, get_retries=2, backoff=0.5, session=None, on_call=None):
+                 max_rate_wait=65.0, get_retries=2, backoff=0.5, session=None, on_call=None,
+                 budget=None):
         self.base_url = base_url.rstrip("/")
         self.email = email
         self.timeout = (connect_timeout, read_timeout)
@@ -95,6 +96,8 @@ class AlegraClient:
         self.session.headers.update({"Accept": "application/json"})
         self.on_call = on_call
         self._window_key = (urlsplit(self.base_url).netloc, email)
+        # The installation's shared window (alegra.budget); without one, this process's.
+        self.budget = budget
 
     def __repr__(self):
         # Never the token: this repr can end up in logs and tracebacks.
@@ -160,7 +163,8 @@ class AlegraClient:
         if attempt > self.get_retries:
             return False
         if err.status == 429:
-            return method in IDEMPOTENT
+            may_wait = self.budget is None or self.budget.may_wait
+            return method in IDEMPOTENT and may_wait
         if method != "GET":
             return False
         return err.kind in ("timeout", "connection") or err.status in RETRY_STATUSES
@@ -226,11 +230,17 @@ class AlegraClient:
         reset = _header_int(headers, "X-Rate-Limit-Reset")
         if remaining is None:
             return
+        if self.budget is not None:
+            self.budget.observe(remaining, reset)
+            return
         with _windows_lock:
             _windows[self._window_key] = _Window(remaining, time.monotonic() + (reset or 0))
 
     def _wait_for_window(self):
         """Sleep until the window resets when the last response said none are left."""
+        if self.budget is not None:
+            self.budget.acquire()  # raises instead of sleeping inside a web request
+            return
         with _windows_lock:
             window = _windows.get(self._window_key)
             if window is None or window.remaining is None:

@@ -127,7 +127,7 @@ def unsupported_regimen(code, who="el cliente"):
     if code in REGIMES or code is None:
         return None
     from ..sat import catalogs as cat
-    entry = cat.REGIMENES.get(code, "")
+    entry = cat.REGIMENES.get(code) or ""
     name = entry[0] if isinstance(entry, tuple) else entry
     return (f"Alegra no tiene el régimen fiscal {code} {name} en su catálogo (acepta "
             f"{', '.join(sorted(REGIMES))}), así que no se puede timbrar para {who} desde "

@@ -89,7 +89,6 @@ AUDITED = {
     "invoices.verify": "Verificar con Alegra",
     "invoices.cancel": "Cancelar",
     "invoices.cancel_duplicate": "Cancelar un CFDI sobrante",
-    "invoices.delete": "Borrar un borrador",
     "invoices.duplicate": "Duplicar en un borrador nuevo",
     "settings.alegra": "Cambiar credenciales de Alegra",
     "settings.alegra_demo": "Usar credenciales de demostración",

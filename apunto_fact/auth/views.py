@@ -64,11 +64,14 @@ def record_action(response):
     label = policy.audited_action()
     if label and response.status_code < 400 and current_user.is_authenticated:
         from .models import UserAction
+        from ..invoices.models import Invoice
         args = request.view_args or {}
         db.session.rollback()  # whatever the view left open is not ours to commit
+        invoice_id = args.get("invoice_id")
+        if invoice_id is not None and db.session.get(Invoice, invoice_id) is None:
+            invoice_id = None  # a deleted draft: the action stays, its detail names it
         db.session.add(UserAction(user_id=current_user.id, username=current_user.username,
-                                  action=label, invoice_id=args.get("invoice_id"),
-                                  detail=_detail(args)))
+                                  action=label, invoice_id=invoice_id, detail=_detail(args)))
         db.session.commit()
     return response
 
@@ -84,6 +87,8 @@ def invoice_actions(invoice_id):
 def _detail(args):
     if "user_id" in args:
         return f"usuario #{args['user_id']}"
+    if "invoice_id" in args:
+        return f"factura #{args['invoice_id']}"
     return None
 
 

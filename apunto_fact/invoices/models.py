@@ -29,7 +29,10 @@ class Invoice(StatefulDocument, db.Model):
     __table_args__ = (
         # The list filters by status and shows newest first: walking this index in date
         # order stops after one page instead of sorting every invoice of that status.
-        db.Index("ix_invoices_status_date", "status", "date"),
+        db.Index("ix_invoices_status_date", "status", "date", "id"),
+        # Keyset pagination walks (date, id) in order, with or without a customer.
+        db.Index("ix_invoices_date_id", "date", "id"),
+        db.Index("ix_invoices_customer_date", "customer_id", "date", "id"),
     )
 
     id = db.Column(db.Integer, primary_key=True)

@@ -45,15 +45,18 @@ def _get(invoice_id):
 
 @bp.get("/")
 def index():
-    """List invoices: filter by status, customer and dates; live search and pagination."""
+    """List invoices: filter by status, customer and dates; live search; keyset pages."""
     args = request.args
     text = args.get("q", "")[:100]
     status = args.get("estado", "") if args.get("estado") in STATUS_LABELS else ""
-    results = service.search(text, status, None, args.get("desde", type=db_date),
-                             args.get("hasta", type=db_date), args.get("page", 1, type=db_int))
+    customer = db.session.get(Customer, args.get("cliente", type=db_int) or 0)
+    results = service.search(text, status, customer.id if customer else None,
+                             args.get("desde", type=db_date), args.get("hasta", type=db_date),
+                             after=service.parse_cursor(args.get("despues")),
+                             before=service.parse_cursor(args.get("antes")))
     return render("invoices/index.html", "invoices/_rows.html", results=results, q=text,
                   state=status, since=args.get("desde", ""), until=args.get("hasta", ""),
-                  labels=STATUS_LABELS)
+                  customer=customer, labels=STATUS_LABELS)
 
 
 def _editor_context(form, invoice, customer, **extra):
@@ -153,7 +156,7 @@ def delete(invoice_id):
     """Delete a draft (never one that went to Alegra); a stale page gets the current state."""
     invoice = _get(invoice_id)
     title = invoice.title
-    if not service.delete_draft(invoice, request.form.get("version", type=int) or 0):
+    if not service.delete_draft(invoice, request.form.get("version", type=db_int) or 0):
         return _stale(invoice)
     flash(f"{title} borrado.", "ok")
     return redirect_to(url_for("invoices.index"))
@@ -209,9 +212,9 @@ def lines():
 
 @bp.get("/buscar-cliente")
 def pick_customer():
-    """Pick list of customers for the editor."""
+    """Pick list of customers (editor and list filter): a few matches, never a count."""
     text = request.args.get("cliente_q", "")[:100]
-    results = catalog.search(Customer, text, 1) if len(text.strip()) >= 2 else None
+    results = catalog.picklist(Customer, text) if len(text.strip()) >= 2 else None
     return render_template("invoices/_pick_customer.html", results=results, q=text)
 
 
@@ -219,7 +222,7 @@ def pick_customer():
 def pick_product():
     """Pick list of products for the editor."""
     text = request.args.get("producto_q", "")[:100]
-    results = catalog.search(Product, text, 1) if len(text.strip()) >= 1 else None
+    results = catalog.picklist(Product, text) if len(text.strip()) >= 1 else None
     return render_template("invoices/_pick_product.html", results=results, q=text)
 
 

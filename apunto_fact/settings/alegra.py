@@ -5,6 +5,7 @@ from .. import crypto
 from ..alegra import AlegraClient
 from ..alegra import AlegraError
 from ..alegra import api
+from ..alegra import budget
 from ..audit.recorder import recorder
 from ..extensions import db
 from ..timeutil import utcnow
@@ -97,8 +98,9 @@ def make_client(conn=None, invoice_id=None, **overrides):
         "backoff": cfg["ALEGRA_RETRY_BACKOFF"],
         **overrides,
     }
-    return AlegraClient(base_url(conn.environment), conn.api_email,
-                        crypto.decrypt(conn.token_encrypted), **options)
+    url = base_url(conn.environment)
+    options.setdefault("budget", budget.for_user(url, conn.api_email))
+    return AlegraClient(url, conn.api_email, crypto.decrypt(conn.token_encrypted), **options)
 
 
 def check_connection():

@@ -1,0 +1,81 @@
+"""The task queue: Alegra work that can wait runs in queue workers, never in a web request.
+
+Huey (https://huey.readthedocs.io) keeps the queue. By default in SQLite in the instance folder
+(no extra service; `flask serve` runs the consumer in the same command); with
+APUNTO_JOBS_REDIS_URL in Redis, so several servers and workers share one queue. Workers take
+Alegra's budget from alegra.budget like everyone else, and may wait for its reset.
+"""
+import logging
+import os
+
+from flask import current_app
+from huey import RedisHuey
+from huey import SqliteHuey
+from huey import crontab
+from huey.consumer import Consumer
+
+from . import work
+
+log = logging.getLogger(__name__)
+
+
+class Jobs:
+    """The app's queue and the tasks it runs."""
+
+    def __init__(self, app):
+        self.huey = _storage(app)
+
+        def sweep():
+            with app.app_context():
+                return work.sweep()
+
+        # On demand (its result is kept) and every few minutes: cancellations still pending,
+        # late CFDIs, missing XML/PDF. Huey keeps no result of periodic runs.
+        self.sweep = self.huey.task(name="sweep")(sweep)
+        minutes = app.config["JOBS_SWEEP_MINUTES"]
+        self.huey.periodic_task(crontab(minute=f"*/{minutes}"), name="periodic_sweep")(sweep)
+
+    def consumer(self, workers=None):
+        """A consumer with thread workers, to run inside this process."""
+        workers = workers or current_app.config["JOBS_WORKERS"]
+        return _EmbeddedConsumer(self.huey, workers=workers, worker_type="thread",
+                                 periodic=True, check_worker_health=False)
+
+
+class _EmbeddedConsumer(Consumer):
+    """Huey's consumer inside the server's process: the server keeps its signal handlers
+    (Ctrl+C must still stop it), and it may start from any thread."""
+
+    def _set_signal_handlers(self):
+        pass
+
+
+def _storage(app):
+    url = app.config.get("JOBS_REDIS_URL")
+    if url:
+        return RedisHuey("apunto-fact", url=url)
+    path = app.config.get("JOBS_SQLITE_PATH") or os.path.join(app.instance_path, "jobs.sqlite")
+    return SqliteHuey("apunto-fact", filename=path)
+
+
+def init_app(app):
+    """Give the app its queue (app.extensions["jobs"])."""
+    app.config.setdefault("JOBS_WORKERS", 2)
+    app.config.setdefault("JOBS_SWEEP_MINUTES", 5)
+    if os.environ.get("APUNTO_JOBS_REDIS_URL"):
+        app.config["JOBS_REDIS_URL"] = os.environ["APUNTO_JOBS_REDIS_URL"]
+    app.extensions["jobs"] = Jobs(app)
+
+
+def queue():
+    """The current app's Jobs."""
+    return current_app.extensions["jobs"]
+
+
+def start_consumer(app):
+    """Start the queue's workers in this process (as `flask serve` does); return the consumer."""
+    with app.app_context():
+        consumer = queue().consumer()
+    consumer.start()
+    log.info("Task queue started (%s workers)", consumer.workers)
+    return consumer

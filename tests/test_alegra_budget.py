@@ -1,0 +1,117 @@
+"""One Alegra rate budget for the whole installation: shared, fed by headers, never slept on
+inside a web request."""
+import multiprocessing
+import re
+import threading
+import time
+
+import pytest
+
+from conftest import sandbox_calls
+from conftest import set_faults
+
+from apunto_fact import create_app
+from apunto_fact.alegra import budget as budget_module
+from apunto_fact.alegra.budget import Budget
+from apunto_fact.alegra.client import AlegraError
+from apunto_fact.extensions import db
+
+KEY = "api.example|ana@example.mx"
+
+
+def _take_in_another_process(config, attempts, results):
+    app = create_app(config)
+    with app.app_context():
+        shared = Budget(KEY, may_wait=False)
+        results.put(sum(1 for _ in range(attempts) if shared.take() == 0.0))
+        db.engine.dispose()
+
+
+def test_processes_and_threads_share_one_window(app, app_config):
+    with app.app_context():
+        Budget(KEY, may_wait=False).observe(remaining=10, reset_seconds=60)
+        db.engine.dispose()
+    config = {**app_config, "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]}
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    workers = [context.Process(target=_take_in_another_process, args=(config, 8, results))
+               for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    granted_here = []
+
+    def take_here():
+        with app.app_context():
+            shared = Budget(KEY, may_wait=False)
+            granted_here.append(sum(1 for _ in range(8) if shared.take() == 0.0))
+    threads = [threading.Thread(target=take_here) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for worker in workers:
+        worker.join(timeout=120)
+        assert worker.exitcode == 0
+    # 32 attempts from 2 processes and 2 threads; the window had 10 left.
+    assert sum(granted_here) + results.get(timeout=5) + results.get(timeout=5) == 10
+
+
+def test_headers_feed_the_budget(app, connected, sandbox):
+    set_faults(sandbox, rate_limit=150)
+    with app.test_request_context():
+        from apunto_fact.settings import alegra
+        client = alegra.make_client()
+        client.get("/company")
+        remaining, reset = client.budget.state()
+    assert remaining == 149 and 0 < reset <= 60
+
+
+def test_background_work_waits_for_the_reset_and_goes_on(app):
+    now = [1000.0]
+    with app.app_context():
+        shared = Budget(KEY, may_wait=True, max_wait=65, clock=lambda: now[0],
+                        sleep=lambda s: now.__setitem__(0, now[0] + s))
+        shared.observe(remaining=0, reset_seconds=20)
+        shared.acquire()
+        assert now[0] == pytest.approx(1020.0)
+        assert shared.state()[0] == budget_module.LIMIT - 1
+
+
+def test_a_web_request_is_told_at_once_instead_of_waiting(app):
+    with app.app_context():
+        shared = Budget(KEY, may_wait=False, clock=lambda: 1000.0,
+                        sleep=lambda s: pytest.fail("slept in a web request"))
+        shared.observe(remaining=0, reset_seconds=42)
+        with pytest.raises(AlegraError) as caught:
+            shared.acquire()
+    assert caught.value.kind == "busy" and caught.value.reset == 42
+    assert "Intenta de nuevo en 42 s" in caught.value.message
+
+
+def test_no_request_thread_sleeps_for_alegra_when_the_budget_is_spent(invoicing, app, sandbox,
+                                                                      monkeypatch):
+    """Budget spent: stamping and the connection check answer at once, sending nothing."""
+    invoice_id = invoicing.draft()
+    with app.test_request_context():
+        from apunto_fact.settings import alegra
+        alegra.make_client().budget.observe(remaining=0, reset_seconds=50)
+    before = sandbox_calls(sandbox)["total"]
+    slept = []
+    real_sleep = time.sleep
+    request_thread = threading.get_ident()
+
+    def watched_sleep(seconds):
+        if threading.get_ident() == request_thread:
+            slept.append(seconds)
+        real_sleep(seconds)
+    monkeypatch.setattr(time, "sleep", watched_sleep)
+    response = invoicing.stamp(invoice_id)
+    status = invoicing.user.post("/configuracion/integraciones/alegra/estado", htmx=True)
+    monkeypatch.setattr(time, "sleep", real_sleep)
+    assert slept == []
+    assert sandbox_calls(sandbox)["total"] == before  # nothing reached Alegra
+    # The window had 50 s left; a busy machine may take a second or two to get here.
+    assert re.search(r"intenta de nuevo en (4\d|50) s", response.get_data(as_text=True).lower())
+    assert invoicing.invoice(invoice_id).status == "draft"  # nothing sent: still editable
+    assert status.status_code == 200
+    assert re.search(r"intenta de nuevo en (4\d|50) s", status.get_data(as_text=True).lower())
