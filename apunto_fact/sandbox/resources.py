@@ -431,7 +431,9 @@ def _stamp(invoice, contact):
     """Run the SAT checks, take the next folio, sign, and make the XML and PDF."""
     now = _now()
     fecha = rules.cfdi_fecha(date.fromisoformat(invoice["date"]), now)
-    if not rules.fecha_certifiable(fecha, now):
+    # A Fecha ahead of Mexico's clock is not refused here: the app's "today" is the machine's
+    # date (a UTC machine is a day ahead every evening); see NOTES (i9b, F14).
+    if rules.fecha_too_old(fecha, now):
         raise StampRejected("CFDI40101", "La fecha de emisión del comprobante no está dentro "
                                          "de las 72 horas anteriores a su certificación.")
     invoice["datetime"] = fecha.strftime("%Y-%m-%d %H:%M:%S")  # Alegra: date + emission time

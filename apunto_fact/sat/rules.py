@@ -459,9 +459,9 @@ def cfdi_fecha(issued, now):
     return datetime.datetime.combine(issued, now.time(), now.tzinfo)
 
 
-def fecha_certifiable(fecha, now):
-    """Would the PAC certify, at now, a CFDI whose Fecha is fecha (72 h to the second is late)?"""
-    return datetime.timedelta(0) <= now - fecha < FECHA_MAX_AGE
+def fecha_too_old(fecha, now):
+    """Would the PAC refuse, at now, a CFDI whose Fecha is fecha (72 h to the second is late)?"""
+    return now - fecha >= FECHA_MAX_AGE
 
 
 def check_invoice_header(data, customer, today):
