@@ -55,6 +55,23 @@ def test_error_shapes_over_http_keep_status_code_and_extra_fields(sandbox):
     assert err.maybe_sent is False
 
 
+NGINX_PAGE = "<html><body><h1>400 Bad Request</h1><hr>nginx</body></html>"
+
+
+@pytest.mark.parametrize("status", [400, 502])
+def test_a_non_json_error_body_becomes_a_plain_message_never_the_page(sandbox, status):
+    """A proxy's HTML page is not Alegra's verdict: plain Spanish, and maybe sent (F5)."""
+    set_faults(sandbox, rules=[{"method": "POST", "path": "/contacts", "status": status,
+                                "body": NGINX_PAGE}])
+    with pytest.raises(AlegraError) as caught:
+        make(sandbox).post("/contacts", {"name": "X"})
+    err = caught.value
+    assert (err.status, err.kind, err.maybe_sent, err.body, err.message) == (
+        status, "unreadable", True, {},
+        f"Alegra respondió algo que no se pudo leer (HTTP {status}); suele ser una falla "
+        f"momentánea de Alegra o de la red.")
+
+
 @pytest.mark.parametrize("status", [401, 402, 403])
 def test_auth_and_plan_errors_are_not_retried(sandbox, status):
     set_faults(sandbox, rules=[{"path": "/company", "status": status, "times": None}])

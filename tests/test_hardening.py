@@ -13,25 +13,12 @@ def test_loopback_hosts(host, expected):
     assert is_loopback(host) is expected
 
 
-class _NoServer:
-    """Stands in for waitress's server: records the call, serves nothing, returns at once."""
-
-    def __init__(self, calls, kw):
-        calls.append(kw)
-
-    def run(self):
-        return None
-
-    def close(self):
-        return None
-
-
 @pytest.fixture
 def no_waitress(monkeypatch):
-    # serve builds its server with waitress.create_server (busy-port fallback) and runs it
-    # until Ctrl+C: patching waitress.serve alone left these tests serving forever.
+    """Record the server start instead of listening (a test must never bind 0.0.0.0)."""
     calls = []
-    monkeypatch.setattr("waitress.create_server", lambda app, **kw: _NoServer(calls, kw))
+    monkeypatch.setattr("apunto_fact.cli.run_server", lambda app, host, port, *a: calls.append(
+        (host, port)))
     return calls
 
 

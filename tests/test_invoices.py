@@ -241,6 +241,25 @@ def test_alegra_errors_on_the_invoice_post(invoicing, sandbox, status, body, exp
         assert body.get("message", body.get("error", {}).get("message", "")) in html
 
 
+PROXY_PAGE = "<html><body><h1>Bad Gateway</h1><hr>nginx</body></html>"
+
+
+@pytest.mark.parametrize("status, action, expect_status, text", [
+    (400, "respond", "unknown", "Verificar con Alegra"),  # maybe sent: read, never «Rechazada»
+    (502, "commit_then_respond", "stamped", "Timbrada"),  # it was stamped: found by its marker
+])
+def test_a_proxy_page_on_the_stamp_post_is_never_a_rejection_nor_shown(
+        invoicing, sandbox, status, action, expect_status, text):
+    """ATTACK F5: the HTML body stays out of the page; the answer is resolved by reading."""
+    invoice_id = invoicing.draft()
+    set_faults(sandbox, rules=[{"method": "POST", "path": "/invoices", "status": status,
+                                "body": PROXY_PAGE, "action": action}])
+    html = invoicing.stamp(invoice_id).get_data(as_text=True)
+    invoice = invoicing.invoice(invoice_id)
+    assert (invoice.status, "nginx" in html or "Bad Gateway" in html, text in html,
+            sandbox_calls(sandbox)["calls"]["POST /invoices"]) == (expect_status, False, True, 1)
+
+
 def test_stamp_button_is_disabled_until_everything_is_ready(invoicing, app):
     with app.app_context():
         from apunto_fact.settings.models import Company
@@ -522,3 +541,23 @@ def test_oversized_or_malformed_editor_fields_are_not_saved(invoicing, app, fiel
     assert message.lower() in response.get_data(as_text=True).lower()
     with app.app_context():
         assert db.session.query(Invoice).count() == 0
+
+
+def test_a_date_72_hours_back_is_refused_before_stamping(invoicing, app, sandbox):
+    """ATTACK F14: Fecha = date + emission time, so 3 days back is past the SAT's 72 h."""
+    import datetime
+    from apunto_fact.invoices import readiness
+    from apunto_fact.invoices.models import Invoice
+    from apunto_fact.extensions import db
+    today = datetime.date.today()
+    two_back = (today - datetime.timedelta(days=2)).isoformat()
+    invoice_id = invoicing.draft(date=two_back)  # still stampable today: a warning only
+    with app.test_request_context():
+        invoice = db.session.get(Invoice, invoice_id)
+        now = readiness.problems(invoice, today=today)
+        tomorrow = readiness.problems(invoice, today=today + datetime.timedelta(days=1))
+    three_back = invoicing.user.post("/facturas/nueva", invoicing.form(
+        date=(today - datetime.timedelta(days=3)).isoformat()), htmx=True)
+    assert ([p.field for p in now], [p.field for p in tomorrow], three_back.status_code,
+            "72 horas atrás (CFDI40101)" in three_back.get_data(as_text=True)) == (
+        [], ["date"], 422, True)

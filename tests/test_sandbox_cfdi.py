@@ -108,7 +108,7 @@ def test_pdf_is_a_representacion_impresa(mixed):
     assert cadena in flat
     words = documents.amount_in_words(invoice.total, "MXN")
     assert words.endswith("/100 M.N.") and words.replace(" ", "") in flat
-    for expected in ("601 General de Ley Personas Morales", "42501", "62661",
+    for expected in ("General de Ley Personas Morales (601)", "42501", "62661",
                      "Régimen fiscal del receptor"):
         assert expected.replace(" ", "") in flat, expected
     for concept in root.iterfind(f"{C}Conceptos/{C}Concepto"):
@@ -220,3 +220,40 @@ def test_global_information_only_for_publico_en_general():
                                        customer, "42501", datetime.date(2026, 11, 28))
     assert "solo se indican" in findings.errors["global_periodicidad"]
     assert rules.check_global_info({}, customer, "42501", datetime.date(2026, 11, 28)).errors == {}
+
+
+def _post_dated(invoicing, app, days_back):
+    """POST a stamped invoice dated days_back days before the sandbox's (Mexico's) today."""
+    from zoneinfo import ZoneInfo
+
+    from apunto_fact.alegra import AlegraError
+    from apunto_fact.invoices import stamping
+    from apunto_fact.invoices.models import Invoice
+    from apunto_fact.settings import alegra as connection
+    issued = datetime.datetime.now(ZoneInfo("America/Mexico_City")).date() - \
+        datetime.timedelta(days=days_back)
+    invoice_id = invoicing.draft()
+    with app.test_request_context():
+        client = connection.make_client()
+        payload, _ = stamping._payload(client, db.session.get(Invoice, invoice_id), "f14")
+        payload.update(date=issued.isoformat(), dueDate=issued.isoformat())
+        try:
+            return issued, client.post("/invoices", payload), None
+        except AlegraError as err:
+            return issued, None, err
+
+
+def test_sandbox_fecha_is_the_invoice_date_at_the_emission_time(invoicing, app, sandbox):
+    """ATTACK F14: Alegra writes the invoice's date (not the stamping day) as the CFDI Fecha."""
+    issued, body, _ = _post_dated(invoicing, app, 2)
+    store = sandbox.app.extensions["sandbox"]["store"]
+    xml = store.file(store.get("invoices", body["id"])["_files"]["xml"])
+    fecha = etree.fromstring(xml).get("Fecha")
+    assert (fecha[:10], body["datetime"][:10]) == (issued.isoformat(), issued.isoformat())
+
+
+def test_sandbox_refuses_a_fecha_72_hours_old_as_the_sat_would(invoicing, app):
+    from apunto_fact.invoices import hints
+    _, body, err = _post_dated(invoicing, app, 3)
+    assert (body, err.status, err.code, hints.explain(err)[:2]) == (
+        None, 400, 3051, ("CFDI40101", "date"))

@@ -544,6 +544,39 @@ def test_cancel_extra_cfdi_clicked_three_times_sends_one_void(invoicing, sandbox
     assert (sorted(codes), voids) == ([200, 200, 200], 1)
 
 
+def test_a_pending_invoice_under_our_marker_is_voided_when_given_up(invoicing, sandbox, app):
+    """F10 leftover: Alegra kept our POST as PENDING past the grace; «no creada» voids it."""
+    from apunto_fact.documents import StampAttempt
+    from apunto_fact.documents import transition
+    from apunto_fact.invoices import stamping
+    from apunto_fact.invoices.models import Invoice
+    from apunto_fact.settings import alegra as connection
+    from apunto_fact.timeutil import utcnow
+
+    app.config["RECONCILE_GRACE_SECONDS"] = 0
+    invoice_id = invoicing.draft()
+    other_id = invoicing.draft()
+    with app.test_request_context():
+        invoice = db.session.get(Invoice, invoice_id)
+        client = connection.make_client()
+        marker = "9e4d1a0000000000000a"
+        payload, lookup = stamping._payload(client, invoice, marker)
+        payload.pop("stamp")  # Alegra created it but never stamped it: PENDING
+        ours = client.post("/invoices", payload)
+        # someone else's unstamped invoice of the same customer and day: never touched
+        theirs = client.post("/invoices", {**payload, "observations": "capturada en Alegra"})
+        assert transition(invoice, "stamping", only_from=("draft",), commit=False)
+        attempt = StampAttempt.open_for(invoice, marker, invoice.version, lookup=lookup)
+        attempt.posted_at, attempt.outcome = utcnow(), "unknown"
+        assert transition(invoice, "unknown", only_from=("stamping",))
+    html = invoicing.user.post(f"/facturas/{invoice_id}/verificar", htmx=True).get_data(
+        as_text=True)
+    remote = _cfdi_of(invoicing)
+    assert (invoicing.invoice(invoice_id).status, remote[str(ours["id"])]["status"],
+            remote[str(theirs["id"])]["status"], invoicing.invoice(other_id).status) == (
+        "draft", "void", theirs["status"], "draft"), html[:2000]
+
+
 def test_a_late_cfdi_of_content_edited_since_is_never_adopted(invoicing, sandbox, app):
     """Back to draft, the user edits, then the old POST lands: reported as extra, not adopted."""
     from apunto_fact.documents import StampAttempt

@@ -23,7 +23,8 @@ class AlegraError(Exception):
 
     :param status: HTTP status, or None when no response arrived.
     :param code: Alegra's numeric code (``2006``, ``3051``...) or None.
-    :param kind: ``http`` (Alegra answered), ``timeout`` or ``connection``.
+    :param kind: ``http`` (Alegra answered), ``unreadable`` (an answer that is not Alegra's
+        JSON, e.g. a proxy's HTML page), ``timeout`` or ``connection``.
     :param maybe_sent: True when the request may have reached Alegra and been acted on
         (read timeout, dropped connection, 5xx): the caller must verify by reading.
     """
@@ -202,9 +203,16 @@ class AlegraClient:
         return body
 
     def _http_error(self, response, body):
-        code, message = parse_error_body(body)
         status = response.status_code
         reset = _header_int(response.headers, "X-Rate-Limit-Reset")
+        if body is UNREADABLE:
+            # A proxy's or gateway's page, not Alegra's judgement of the data: never shown
+            # raw, never a rejection, and a write it answered may still have gone through.
+            return AlegraError(
+                f"Alegra respondió algo que no se pudo leer (HTTP {status}); suele ser una "
+                f"falla momentánea de Alegra o de la red.",
+                status=status, kind="unreadable", maybe_sent=status != 429, reset=reset)
+        code, message = parse_error_body(body)
         return AlegraError(
             message or f"Alegra respondió con el estado HTTP {status}.",
             status=status, code=code, body=body if isinstance(body, dict) else {},
@@ -251,13 +259,20 @@ def _is_connect_failure(exc):
                                    "Connection refused", "Failed to establish"))
 
 
+# The decoded body of an error answer that is not JSON (its text is never shown to users).
+UNREADABLE = object()
+
+
 def _decode(response):
     if not response.content:
         return {}
     try:
         return response.json()
     except ValueError:
-        return {"message": response.text[:500]} if response.status_code >= 400 else {}
+        if response.status_code >= 400:
+            log.info("Alegra answered HTTP %s with a non-JSON body", response.status_code)
+            return UNREADABLE
+        return {}
 
 
 def unwrap_list(body):

@@ -139,7 +139,7 @@ def _send(invoice, attempt, previous):
             _set_problem(invoice, previous, Problem.RATE_LIMITED, _rate_message(exc))
             return
         problem, message, field, ref = _alegra_problem(exc)
-        _set_problem(invoice, REJECTED if exc.status in DATA_REJECTIONS else previous,
+        _set_problem(invoice, REJECTED if _rejects_data(exc) else previous,
                      problem, message, field, ref)
         return
     except (sync.SetupMissing, crypto.KeyProblem, connection.NotConfigured) as exc:
@@ -220,12 +220,17 @@ def _after_failed_post(client, invoice, attempt, previous, err):
     else:
         # Credentials, plan or permission (401/402/403): nothing is wrong with the invoice.
         problem, message, field, ref = _alegra_problem(err)
-        _set_problem(invoice, REJECTED if err.status in DATA_REJECTIONS else previous, problem,
+        _set_problem(invoice, REJECTED if _rejects_data(err) else previous, problem,
                      message, field, ref)
         if err.code == 3051:
             # One reading of the evidence: the rejected invoice stays in Alegra (§3). Read
             # after the state is committed: no write is held while Alegra is called.
             sync.discard_rejected_leftover(client, invoice, attempt)
+
+
+def _rejects_data(err):
+    """Did Alegra itself judge the data (not a proxy page, the credentials or the rate)?"""
+    return err.kind == "http" and err.status in DATA_REJECTIONS
 
 
 def _rate_message(err):
@@ -389,10 +394,17 @@ def _resolve_by_markers(client, invoice):
     for attempt in attempts:
         if attempt.outcome in (None, "unknown"):
             attempt.outcome, attempt.finished_at = "not_found", utcnow()
-    _set_problem(invoice, DRAFT, Problem.NOT_CREATED, (
-        "La factura no apareció en Alegra en el tiempo en que un envío puede llegar, así que "
-        "no se timbró. Ya puedes timbrarla de nuevo; antes de enviarla se vuelve a revisar "
-        "Alegra por si el envío anterior llegara tarde."), only_from=(UNKNOWN,))
+    # Found under our own marker but never stamped within the grace (PENDING): it is our
+    # record, and once the user may stamp again it must not stay open (or be stamped later).
+    unstamped = [i for a, i in found.items() if i.state == mapping.S_PENDING and not i.uuid]
+    if not _set_problem(invoice, DRAFT, Problem.NOT_CREATED, (
+            "La factura no apareció en Alegra en el tiempo en que un envío puede llegar, así "
+            "que no se timbró. Ya puedes timbrarla de nuevo; antes de enviarla se vuelve a "
+            "revisar Alegra por si el envío anterior llegara tarde."),
+            only_from=(UNKNOWN,)):
+        return
+    for info in unstamped:  # after the state is committed: no write held during the call
+        sync.void_leftover(client, info)
 
 
 def _clock(moment):

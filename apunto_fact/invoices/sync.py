@@ -5,6 +5,11 @@ or product costs no call, so a repeat invoice is a single POST /invoices. Tax, r
 and numbering ids are cached in the database and refreshed on a miss (alegra-api.md §5).
 """
 import logging
+import secrets
+import time
+
+from sqlalchemy import or_
+from sqlalchemy import update
 
 from ..alegra import AlegraError
 from ..alegra import api
@@ -47,12 +52,18 @@ def ensure_contact(client, customer):
     if contact_id:
         api.update_contact(client, contact_id, payload)
     else:
-        # Many contacts share a generic RFC; ours is created as its own.
-        contact_id, origin = api.find_or_create_contact(
-            client, payload, customer.rfc, lookup=customer.rfc not in GENERIC_RFCS)
-        if origin == LINKED:
-            # The same RFC already in Alegra: reuse it, with our fiscal data.
-            api.update_contact(client, contact_id, payload)
+        def create():
+            # Many contacts share a generic RFC; ours is created as its own.
+            found, how = api.find_or_create_contact(
+                client, payload, customer.rfc, lookup=customer.rfc not in GENERIC_RFCS)
+            if how == LINKED:
+                # The same RFC already in Alegra: reuse it, with our fiscal data.
+                api.update_contact(client, found, payload)
+            return found, how
+
+        contact_id, origin, won = _create_once(customer, create)
+        if not won:
+            return contact_id
     customer.alegra_id, customer.alegra_origin = contact_id, origin
     customer.alegra_fingerprint = stamp
     db.session.commit()
@@ -74,16 +85,81 @@ def ensure_item(client, product):
         _verify_legacy(product, lambda: mapping.item_reference(
             api.get_item(client, product.alegra_id)) == reference)
     item_id, origin = product.alegra_id, product.alegra_origin
-    if item_id is None:
-        rows = api.find_items(client, reference)
-        item_id, origin = (mapping.to_id(rows[0].get("id")), LINKED) if rows else (None, None)
     if item_id:
         api.update_item(client, item_id, payload)
     else:
-        item_id, origin = api.create_item(client, payload), CREATED
+        def create():
+            rows = api.find_items(client, reference)
+            if not rows:
+                return api.create_item(client, payload), CREATED
+            found = mapping.to_id(rows[0].get("id"))
+            api.update_item(client, found, payload)
+            return found, LINKED
+
+        item_id, origin, won = _create_once(product, create)
+        if not won:
+            return item_id
     product.alegra_id, product.alegra_origin, product.alegra_fingerprint = item_id, origin, stamp
     db.session.commit()
     return item_id
+
+
+# A record being registered in Alegra carries this claim in alegra_fingerprint (never a real
+# fingerprint) so that concurrent stamps needing it create ONE contact/item (ATTACK F17).
+CLAIM = "syncing:"
+# Longer than a claimant can take (lookup + POST with timeouts and rate waits); after it the
+# claim is taken as abandoned (its process died) and another may register the record.
+CLAIM_SECONDS = 150
+CLAIM_POLL = 0.1
+
+
+class RegistrationBusy(AlegraError):
+    """Another stamp is registering this record in Alegra and has not finished in time."""
+
+
+def _create_once(record, create):
+    """Run create() -> (id, origin) for a record without an Alegra id, once at a time.
+
+    The winner of a conditional UPDATE on the record's row registers it in Alegra; the others
+    wait for its id instead of looking up and POSTing their own copy. Returns (id, origin,
+    won): a loser gets the winner's id and won=False.
+    """
+    model = type(record)
+    deadline = time.monotonic() + CLAIM_SECONDS
+    while True:
+        now = int(time.time())
+        token = f"{CLAIM}{now:011d}:{secrets.token_hex(4)}"
+        abandoned = f"{CLAIM}{now - CLAIM_SECONDS:011d}"
+        claimed = db.session.execute(
+            update(model).where(model.id == record.id, model.alegra_id.is_(None),
+                                or_(model.alegra_fingerprint.is_(None),
+                                    ~model.alegra_fingerprint.startswith(CLAIM),
+                                    model.alegra_fingerprint < abandoned))
+            .values(alegra_fingerprint=token, updated_at=model.updated_at)
+            .execution_options(synchronize_session=False))
+        db.session.commit()
+        if claimed.rowcount == 1:
+            break
+        db.session.refresh(record)
+        if record.alegra_id:
+            return record.alegra_id, record.alegra_origin, False
+        if time.monotonic() > deadline:
+            raise RegistrationBusy(
+                "Otra ventana está registrando este cliente o producto en Alegra y aún no "
+                "termina; no se envió la factura. Intenta de nuevo en unos momentos.",
+                kind="busy_record")
+        time.sleep(CLAIM_POLL)
+    try:
+        found, origin = create()
+    except BaseException:
+        db.session.rollback()
+        db.session.execute(update(model).where(model.id == record.id,
+                                               model.alegra_fingerprint == token)
+                           .values(alegra_fingerprint=None, updated_at=model.updated_at)
+                           .execution_options(synchronize_session=False))
+        db.session.commit()
+        raise
+    return found, origin, True
 
 
 def _verify_legacy(record, matches):
@@ -121,7 +197,7 @@ def discard_rejected_leftover(client, invoice, attempt):
 def void_leftover(client, info):
     """Void an unstamped invoice of ours (rejected or pending); return its id or None."""
     if info is None or info.state not in (mapping.S_REJECTED, mapping.S_PENDING) or \
-            info.status == "void":
+            info.uuid or info.status == "void":
         return None
     try:
         api.void_invoice(client, info.id, {})

@@ -117,17 +117,24 @@ def guard():
         time.sleep(s["faults"].latency)
     rule = s["faults"].take(request.method, path)
     request.fault = rule
-    if rule is None or rule["action"] == "commit_then_drop":
+    if rule is None or rule["action"] in ("commit_then_drop", "commit_then_respond"):
         return None
     if rule["action"] == "delay":
         time.sleep(float(rule.get("delay", 0)))
         return None
     if rule["action"] == "drop":
         return drop_connection()
+    return _fault_response(rule)
+
+
+def _fault_response(rule):
+    """The answer a rule dictates: Alegra's JSON, or a string body (a proxy's HTML page)."""
     body = rule.get("body") or {"code": rule.get("status", 500),
                                 "message": "Error interno del servidor (simulado)."}
     response = jsonify(body) if not isinstance(body, str) else current_app.response_class(body)
     response.status_code = int(rule.get("status", 500))
+    for key, value in getattr(request, "rate_headers", {}).items():
+        response.headers[key] = value
     return response
 
 
@@ -140,6 +147,9 @@ def rate_headers(response):
     if fault and fault["action"] == "commit_then_drop" and response.status_code < 400:
         # The work (e.g. the invoice) is already committed; the client never hears of it.
         return drop_connection()
+    if fault and fault["action"] == "commit_then_respond" and response.status_code < 400:
+        # Committed, but a proxy in between answers with its own error page (ATTACK F5).
+        return _fault_response(fault)
     return response
 
 

@@ -9,7 +9,8 @@ class Faults:
     """Switches that tests and demos flip over HTTP (POST /_sandbox/faults).
 
     A rule: ``{"method": "POST", "path": "/invoices", "status": 503, "body": {...},
-    "times": 1, "action": "respond" | "drop" | "commit_then_drop" | "delay",
+    "times": 1, "action": "respond" | "drop" | "commit_then_drop" | "commit_then_respond"
+    | "delay",
     "delay": seconds}``. ``times`` null means until cleared. ``path`` matches by prefix.
     """
 

@@ -19,6 +19,7 @@ from ..alegra.mapping import PAYMENT_SLUGS
 from ..alegra.mapping import REGIME_CODES
 from ..money import sat_round
 from ..sat import catalogs as cat
+from ..sat import rules
 from ..sat.search import PRODUCTOS
 from ..sat.search import UNIDADES
 from . import documents
@@ -385,7 +386,7 @@ def _build_invoice(data):
         del line["_base"]
     return contact, {
         "date": issued.isoformat(), "dueDate": due.isoformat(),
-        "datetime": _now().strftime("%Y-%m-%d %H:%M:%S"),
+        "datetime": rules.cfdi_fecha(issued, _now()).strftime("%Y-%m-%d %H:%M:%S"),
         "client": {"id": contact["id"], "name": contact["name"],
                    "identification": contact["identification"]},
         "items": lines, "retentions": retentions, "currency": _currency(data),
@@ -428,6 +429,14 @@ def _global_info(data):
 
 def _stamp(invoice, contact):
     """Run the SAT checks, take the next folio, sign, and make the XML and PDF."""
+    now = _now()
+    fecha = rules.cfdi_fecha(date.fromisoformat(invoice["date"]), now)
+    # A Fecha ahead of Mexico's clock is not refused here: the app's "today" is the machine's
+    # date (a UTC machine is a day ahead every evening); see NOTES (i9b, F14).
+    if rules.fecha_too_old(fecha, now):
+        raise StampRejected("CFDI40101", "La fecha de emisión del comprobante no está dentro "
+                                         "de las 72 horas anteriores a su certificación.")
+    invoice["datetime"] = fecha.strftime("%Y-%m-%d %H:%M:%S")  # Alegra: date + emission time
     forma, use, regime = _payment(invoice, contact)
     problem = sat_registry.check(contact["identification"], contact["name"],
                                  contact["address"]["zipCode"], regime)

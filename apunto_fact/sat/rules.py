@@ -448,7 +448,20 @@ def _check_product_taxes(data, findings):
                                  "(CFDI140224/140225).")
 
 
-MAX_DAYS_BACK = 3  # the PAC certifies only within 72 h of the Fecha (cfdi40-rules §9)
+# The PAC certifies a CFDI only if its Fecha is at most 72 h before the certification and not
+# after it (cfdi40-rules §9, [3P: 72H]). Alegra writes the invoice's date with the time of
+# emission as the Fecha, so a date N days back is N×24 h old when stamped: 3 days is too late.
+FECHA_MAX_AGE = datetime.timedelta(hours=72)
+
+
+def cfdi_fecha(issued, now):
+    """The CFDI Fecha of an invoice dated issued and emitted at now: the date, now's time."""
+    return datetime.datetime.combine(issued, now.time(), now.tzinfo)
+
+
+def fecha_too_old(fecha, now):
+    """Would the PAC refuse, at now, a CFDI whose Fecha is fecha (72 h to the second is late)?"""
+    return now - fecha >= FECHA_MAX_AGE
 
 
 def check_invoice_header(data, customer, today):
@@ -460,9 +473,14 @@ def check_invoice_header(data, customer, today):
         findings.error("date", "Escribe la fecha de la factura.")
     elif issued > today:
         findings.error("date", "La fecha no puede ser futura.")
-    elif (today - issued).days > MAX_DAYS_BACK:
+    elif today - issued >= FECHA_MAX_AGE:
         findings.error("date", "El SAT solo timbra facturas con fecha de hasta 72 horas atrás "
-                               "(CFDI40101); usa la fecha de hoy.")
+                               "(CFDI40101): con la hora de timbrado, esta fecha ya las pasó. "
+                               f"La más antigua posible hoy es el "
+                               f"{(today - FECHA_MAX_AGE + datetime.timedelta(days=1)):%d/%m/%Y}.")
+    elif today - issued >= FECHA_MAX_AGE - datetime.timedelta(days=1):
+        findings.warn("date", "Con esta fecha quedan menos de 24 horas para timbrar (el SAT "
+                              "acepta hasta 72 horas atrás, CFDI40101): timbra hoy.")
     currency = data.get("currency") or "MXN"
     if currency == "MXN":
         pass

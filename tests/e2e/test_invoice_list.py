@@ -34,5 +34,5 @@ def test_pick_a_customer_search_and_page_without_reload(page, live_app, same_pag
         assert set(customers.all_inner_texts()) == {name}
     page.goto("/facturas/?q=A37")
     expect(rows).to_have_count(1)
-    expect(rows.first.locator("td").first).to_have_text("37")
+    expect(rows.first.locator("td").first).to_have_text("Factura A37")
     assert page.js_errors == []
