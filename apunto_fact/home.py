@@ -2,7 +2,6 @@
 import datetime
 from decimal import Decimal
 
-from flask import current_app
 import sqlalchemy as sa
 from sqlalchemy import func
 from sqlalchemy import select
@@ -12,19 +11,13 @@ from .extensions import db
 from .invoices import models as inv
 from .settings import alegra
 from .settings import company
-from .timeutil import local
-from .timeutil import utcnow
+from .timeutil import today
 
 # Stamped invoices count as invoiced; a cancellation in process still counts until the SAT
 # accepts it (that is what the SAT shows meanwhile).
 INVOICED = (inv.STAMPED, inv.CANCEL_PENDING)
 LATEST = 6
 CENT = Decimal("0.01")
-
-
-def today():
-    """Return today's date where the business is."""
-    return local(utcnow()).date() if current_app else datetime.date.today()
 
 
 def month_bounds(day):

@@ -11,6 +11,12 @@ def utcnow():
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
+def today():
+    """Return today's date where the business is (DISPLAY_TIMEZONE), not the machine's."""
+    # A UTC machine is a day ahead of Mexico every evening: dates must not follow it.
+    return local(utcnow()).date() if current_app else datetime.now().date()
+
+
 def local(value):
     """Convert a stored naive-UTC datetime to the display time zone."""
     if value is None:

@@ -2,12 +2,18 @@
 import os
 import re
 import shutil
+import time
 
 import pytest
 import requests
 
 from apunto_fact import create_app
 from apunto_fact.sandbox.server import SandboxServer
+
+# Tests write "today" with date.today(); the app's today is Mexico's (DISPLAY_TIMEZONE). On a
+# UTC machine they differ every evening, so the suite (and the servers it starts) lives in Mexico.
+os.environ["TZ"] = "America/Mexico_City"
+time.tzset()
 
 # Run the suite against another database (PostgreSQL) with APUNTO_TEST_DATABASE_URL;
 # by default each test gets a copy of a migrated SQLite file.

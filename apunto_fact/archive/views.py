@@ -1,5 +1,4 @@
 """«Descargar mes»: the month's ZIP, streamed from the local archive."""
-from datetime import date
 
 from flask import Response
 from flask import flash
@@ -10,6 +9,7 @@ from flask import url_for
 from ..web import redirect_to
 from . import bp
 from . import export
+from .. import timeutil
 
 
 @bp.get("/mes")
@@ -29,4 +29,4 @@ def month():
 @bp.app_template_global()
 def current_month():
     """This month as YYYY-MM, the default of «Descargar mes»."""
-    return date.today().strftime("%Y-%m")
+    return timeutil.today().strftime("%Y-%m")

@@ -21,6 +21,7 @@ from ..sat import catalogs as cat
 from ..sat import rules
 from ..settings import company as settings_company
 from . import editor
+from .. import timeutil
 
 CURRENCIES = {"MXN": "MXN - Peso mexicano", "USD": "USD - Dólar estadounidense",
               "EUR": "EUR - Euro", "CAD": "CAD - Dólar canadiense", "GBP": "GBP - Libra esterlina",
@@ -88,7 +89,7 @@ class InvoiceForm(BaseForm):
             if rules.is_publico_en_general(customer.rfc, customer.name) and \
                     not self.global_periodicidad.data:
                 # A factura global usually covers the current month.
-                today = date.today()
+                today = timeutil.today()
                 self.global_periodicidad.data = "04"
                 self.global_meses.data = f"{today.month:02d}"
                 self.global_anio.data = str(today.year)
@@ -110,7 +111,7 @@ class InvoiceForm(BaseForm):
              "observations": self.observations.data,
              "exchange_rate": self.exchange_rate.data, "uso_cfdi": self.uso_cfdi.data,
              "metodo_pago": self.metodo_pago.data, "forma_pago": self.forma_pago.data},
-            customer, today or date.today())
+            customer, today or timeutil.today())
         for name, message in header.errors.items():
             self[name].errors = [*self[name].errors, message]
         self.draft = editor.parse(self, customer, old_lines)
@@ -119,7 +120,7 @@ class InvoiceForm(BaseForm):
             found = rules.check_global_info(
                 {"periodicidad": self.global_periodicidad.data, "meses": self.global_meses.data,
                  "anio": self.global_anio.data, "uso_cfdi": self.uso_cfdi.data}, customer,
-                company.cp if company else None, today or date.today(),
+                company.cp if company else None, today or timeutil.today(),
                 company.regimen if company else None)
             for name, message in found.errors.items():
                 if name.startswith("global_") and message not in self[name].errors:

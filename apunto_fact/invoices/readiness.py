@@ -1,6 +1,5 @@
 """Can this invoice be stamped now? Every reason it cannot, each with a place to fix it."""
 from dataclasses import dataclass
-from datetime import date
 
 from flask import url_for
 
@@ -8,6 +7,7 @@ from ..alegra import mapping
 from ..sat import rules
 from ..settings import alegra
 from ..settings import company
+from .. import timeutil
 from .models import LINE_FIELDS
 
 
@@ -51,14 +51,14 @@ def problems(invoice, today=None):
          "observations": invoice.observations, "exchange_rate": invoice.exchange_rate,
          "uso_cfdi": invoice.uso_cfdi,
          "metodo_pago": invoice.metodo_pago, "forma_pago": invoice.forma_pago},
-        customer, today or date.today())
+        customer, today or timeutil.today())
     found += [Problem(field, message) for field, message in header.errors.items()]
     found += [Problem(field, message) for field, message in mapping.refusals(
         customer, invoice.forma_pago)]
     found += [Problem(field, message) for field, message in rules.check_global_info(
         {"periodicidad": invoice.global_periodicidad, "meses": invoice.global_meses,
          "anio": invoice.global_anio, "uso_cfdi": invoice.uso_cfdi}, customer,
-        emisor.cp if emisor else None, today or date.today(),
+        emisor.cp if emisor else None, today or timeutil.today(),
         emisor.regimen if emisor else None).errors.items()]
     if not invoice.lines:
         found.append(Problem("lines", "Agrega al menos un concepto."))
