@@ -10,6 +10,7 @@ import time
 
 from sqlalchemy import or_
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 
 from ..alegra import AlegraError
 from ..alegra import api
@@ -282,7 +283,12 @@ def _refresh(client, kind):
         seen.add(":".join(key))
         db.session.add(AlegraRef(kind=kind, key=":".join(key),
                                  alegra_id=mapping.to_id(row.get("id"))))
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Another stamp refreshed the same list at the same moment (PostgreSQL lets both
+        # try): its rows came from the same Alegra list, so they are kept and read.
+        db.session.rollback()
 
 
 def _missing_message(kind, key):
