@@ -75,8 +75,11 @@ class Server:
             self.process.wait()
 
 
-def load(server, make_url, users, requests_total, headers=None, seed=0):
-    """Closed loop: users threads, no pause between requests, until requests_total are done.
+def load(server, make_url, users, requests_total, headers=None, seed=0, think=None):
+    """Closed loop: users threads, until requests_total are done.
+
+    think=(low, high) makes each user pause a random time in that range (seconds) after each
+    answer, as a person reading or typing does; None sends the next request at once.
 
     Each user keeps one keep-alive connection, as a browser does. Returns
     (latencies in ms, errors, seconds elapsed).
@@ -111,6 +114,8 @@ def load(server, make_url, users, requests_total, headers=None, seed=0):
                 with lock:
                     samples.append(elapsed)
                     state["errors"] += 0 if ok else 1
+                if think:
+                    time.sleep(rng.uniform(*think))
         finally:
             connection.close()
 
