@@ -4,6 +4,7 @@ from ..documents import StatefulDocument
 from ..documents.states import CANCEL_PENDING  # noqa: F401 - re-exported for templates/tests
 from ..documents.states import CANCELLED  # noqa: F401
 from ..documents.states import DRAFT  # noqa: F401
+from ..documents.states import QUEUED  # noqa: F401
 from ..documents.states import EDITABLE  # noqa: F401
 from ..documents.states import LABELS as STATUS_LABELS  # noqa: F401
 from ..documents.states import REJECTED  # noqa: F401
@@ -33,6 +34,8 @@ class Invoice(StatefulDocument, db.Model):
         # Keyset pagination walks (date, id) in order, with or without a customer.
         db.Index("ix_invoices_date_id", "date", "id"),
         db.Index("ix_invoices_customer_date", "customer_id", "date", "id"),
+        # The stamp queue's order (a place in line is a count over this index).
+        db.Index("ix_invoices_status_queued", "status", "queued_at", "id"),
     )
 
     id = db.Column(db.Integer, primary_key=True)
@@ -64,6 +67,8 @@ class Invoice(StatefulDocument, db.Model):
     cancel_replacement_uuid = db.Column(db.String(36))
     cancel_requested_at = db.Column(db.DateTime)
     cancelled_at = db.Column(db.DateTime)
+    # When it last entered the stamp queue: its place in line is the order of this column.
+    queued_at = db.Column(db.DateTime)
     xml_path = db.Column(db.String(300))
     pdf_path = db.Column(db.String(300))
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)

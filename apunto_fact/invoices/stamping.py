@@ -41,6 +41,7 @@ from .models import CANCEL_PENDING
 from .models import CANCELLED
 from .models import DRAFT
 from .models import EDITABLE
+from .models import QUEUED
 from .models import REJECTED
 from .models import STAMPED
 from .models import STAMPING
@@ -94,7 +95,17 @@ def _alegra_problem(err):
 
 
 def stamp(invoice, version):
-    """Stamp version of an editable invoice in Alegra; return an Outcome."""
+    """Stamp version of an editable invoice in Alegra, in this thread; return an Outcome."""
+    early = _before_claim(invoice, version)
+    if early is not None:
+        return early
+    if not _claim_and_send(invoice, version, EDITABLE, invoice.status):
+        return _lost_claim(invoice)
+    return Outcome(invoice)
+
+
+def _before_claim(invoice, version, check=True):
+    """What stops a claim before it is tried (an Outcome), or None: late CFDI, stale, not ready."""
     if _searchable(invoice):
         # An earlier attempt may have landed after we gave up on it: read before posting.
         reconcile(invoice)
@@ -104,17 +115,28 @@ def stamp(invoice, version):
                 "se tomó ese CFDI y no se volvió a timbrar."))
     if invoice.version != version:
         return Outcome(invoice, notice=STALE_MESSAGE, stale=True)
-    problems = readiness.problems(invoice) or diagnostic.before_first_stamp()
+    problems = check and (readiness.problems(invoice) or diagnostic.before_first_stamp())
     if problems:
         return Outcome(invoice, blocked=problems)
-    previous = invoice.status
-    if not transition(invoice, STAMPING, version=version, only_from=EDITABLE, commit=False,
+    return None
+
+
+def _lost_claim(invoice):
+    if invoice.editable:
+        return Outcome(invoice, notice=STALE_MESSAGE, stale=True)
+    return Outcome(invoice, stale=True, notice=(
+        "Esta factura ya está en la cola o se está timbrando (o ya se timbró) en otra "
+        "ventana; este es su estado actual."))
+
+
+def _claim_and_send(invoice, version, only_from, previous):
+    """Claim version (one guarded UPDATE to stamping) with a new attempt marker, then send.
+
+    :return: False when another tab, request or worker had already moved the invoice.
+    """
+    if not transition(invoice, STAMPING, version=version, only_from=only_from, commit=False,
                       **problem_values()):
-        if invoice.editable:
-            return Outcome(invoice, notice=STALE_MESSAGE, stale=True)
-        return Outcome(invoice, stale=True, notice=(
-            "Esta factura ya se está timbrando (o ya se timbró) en otra ventana; este es su "
-            "estado actual."))
+        return False
     marker = secrets.token_hex(10)
     attempt = StampAttempt.open_for(invoice, marker, invoice.version, owner=owner.me())
     owner.hold(marker)
@@ -123,7 +145,108 @@ def stamp(invoice, version):
         _send(invoice, attempt, previous)
     finally:
         owner.release(marker)
+    return True
+
+
+# -- the stamp queue -----------------------------------------------------------------------
+QUEUE_DOWN = ("La cola de timbrado no respondió, así que la factura no quedó en cola y sigue "
+              "como borrador; no se envió nada a Alegra. Intenta de nuevo en un momento.")
+
+
+def enqueue(invoice, version, check=True):
+    """Check, then move draft|rejected → queued on the version the user saw, and hand it to
+    the queue's workers; return an Outcome (at once: the stamp happens in a worker).
+
+    check=False when the caller has just checked readiness (a bulk lot checks all first).
+    If the queue's store cannot take the task, the invoice goes back to draft and says so:
+    nothing is left in the queue without a task to run it.
+    """
+    from .. import jobs
+
+    early = _before_claim(invoice, version, check=check)
+    if early is not None:
+        return early
+    if not transition(invoice, QUEUED, version=version, only_from=EDITABLE,
+                      queued_at=utcnow(), **problem_values()):
+        return _lost_claim(invoice)
+    queued = invoice.version
+    try:
+        jobs.queue().stamp(invoice.id, queued)
+    except Exception:  # noqa: BLE001 - any failure of the store means the same to the user
+        log.exception("Could not enqueue the stamp of invoice %s", invoice.id)
+        db.session.rollback()
+        transition(invoice, DRAFT, version=queued, only_from=(QUEUED,), queued_at=None,
+                   **problem_values(Problem.QUEUE, QUEUE_DOWN))
+        return Outcome(invoice)
+    # Tests run tasks inline (immediate mode): the worker's own session has committed since.
+    db.session.expire_all()
+    db.session.refresh(invoice)
     return Outcome(invoice)
+
+
+def stamp_queued(invoice, version):
+    """The worker's half of a queued stamp: wait for Alegra's budget, claim, send.
+
+    The claim is guarded on (queued, version), so a task that runs twice, a task of a
+    version the user took out of the queue, or two workers holding the same invoice stamp
+    at most once. Returns True if this call claimed it.
+    """
+    if (invoice.status, invoice.version) != (QUEUED, version):
+        return False
+    _wait_for_room()
+    db.session.refresh(invoice)
+    if not _claim_and_send(invoice, version, (QUEUED,), DRAFT):
+        return False
+    if invoice.status == DRAFT and invoice.problem_code == Problem.RATE_LIMITED.value:
+        _requeue_after_429(invoice)
+    return True
+
+
+def _wait_for_room():
+    """Outside a web request: wait, before claiming, until Alegra's window has room."""
+    try:
+        budget = connection.make_client().budget
+    except (crypto.KeyProblem, connection.NotConfigured):
+        return  # the send reports it at the invoice
+    if budget is not None:
+        budget.wait_for_room()
+        db.session.commit()  # end the read transaction the wait may have begun
+
+
+# How many times a queued stamp refused by Alegra's own 429 goes back to the queue by itself.
+MAX_429_RETRIES = 3
+RETRYING = ("Alegra pidió esperar (demasiadas solicitudes por minuto); la factura volvió a la "
+            "cola y se timbrará sola en cuanto Alegra lo permita.")
+
+
+def _requeue_after_429(invoice):
+    """A worker that got Alegra's 429 (nothing sent) puts the invoice back in line, a few
+    times, instead of leaving the user to press again. Never inside a web request."""
+    from flask import has_request_context
+
+    from .. import jobs
+
+    refused = [a for a in invoice.attempts() if a.outcome == "not_sent"]
+    if has_request_context() or len(refused) > MAX_429_RETRIES:
+        return
+    if transition(invoice, QUEUED, version=invoice.version, only_from=(DRAFT,),
+                  queued_at=utcnow(), **problem_values(Problem.RATE_LIMITED, RETRYING)):
+        try:
+            jobs.queue().stamp.schedule((invoice.id, invoice.version), delay=10)
+        except Exception:  # noqa: BLE001 - the periodic requeue finds it
+            log.exception("Could not requeue invoice %s after a 429", invoice.id)
+
+
+def unqueue(invoice, version):
+    """«Quitar de la cola»: queued → draft, unless a worker already claimed it."""
+    if transition(invoice, DRAFT, version=version, only_from=(QUEUED,), queued_at=None,
+                  **problem_values()):
+        return Outcome(invoice, notice="Se quitó de la cola; sigue como borrador y no se envió "
+                                       "nada a Alegra.")
+    if invoice.status == QUEUED:
+        return Outcome(invoice, notice=STALE_MESSAGE, stale=True)
+    return Outcome(invoice, stale=True, notice=(
+        "Ya no estaba en la cola: el timbrado ya empezó o terminó. Este es su estado actual."))
 
 
 def _send(invoice, attempt, previous):

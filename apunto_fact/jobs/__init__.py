@@ -14,6 +14,7 @@ from huey import SqliteHuey
 from huey import crontab
 from huey.consumer import Consumer
 
+from . import stamps
 from . import work
 
 log = logging.getLogger(__name__)
@@ -34,12 +35,42 @@ class Jobs:
         self.sweep = self.huey.task(name="sweep")(sweep)
         minutes = app.config["JOBS_SWEEP_MINUTES"]
         self.huey.periodic_task(crontab(minute=f"*/{minutes}"), name="periodic_sweep")(sweep)
+        _stamp_tasks(self, app)
 
     def consumer(self, workers=None):
         """A consumer with thread workers, to run inside this process."""
         workers = workers or current_app.config["JOBS_WORKERS"]
         return _EmbeddedConsumer(self.huey, workers=workers, worker_type="thread",
                                  periodic=True, check_worker_health=False)
+
+
+def _stamp_tasks(jobs, app):
+    """The stamp queue: stamp(invoice_id, version), and the requeue of orphaned invoices
+    when a consumer starts and every minute (a worker that died took its task with it)."""
+    huey = jobs.huey
+
+    def stamp(invoice_id, version):
+        with app.app_context():
+            stamps.stamp(invoice_id, version)
+
+    def requeue():
+        with app.app_context():
+            pending = {tuple(task.args[:2]) for task in huey.pending()
+                       if task.name == "stamp"}
+            return stamps.requeue(pending, jobs.stamp)
+
+    jobs.stamp = huey.task(name="stamp")(stamp)
+    jobs.requeue = huey.task(name="requeue")(requeue)
+    huey.periodic_task(crontab(minute="*"), name="periodic_requeue")(requeue)
+    started = []
+
+    @huey.on_startup(name="requeue_at_start")
+    def requeue_at_start():
+        # Once per process (each worker thread runs the hook): enqueue the check, so it
+        # runs in a worker and never delays the start.
+        if not started:
+            started.append(True)
+            jobs.requeue()
 
 
 class _EmbeddedConsumer(Consumer):
@@ -62,9 +93,12 @@ def init_app(app):
     """Give the app its queue (app.extensions["jobs"])."""
     app.config.setdefault("JOBS_WORKERS", 2)
     app.config.setdefault("JOBS_SWEEP_MINUTES", 5)
+    # Tests: run each task inline when it is enqueued (Huey's immediate mode, in memory).
+    app.config.setdefault("JOBS_IMMEDIATE", False)
     if os.environ.get("APUNTO_JOBS_REDIS_URL"):
         app.config["JOBS_REDIS_URL"] = os.environ["APUNTO_JOBS_REDIS_URL"]
     app.extensions["jobs"] = Jobs(app)
+    app.extensions["jobs"].huey.immediate = bool(app.config["JOBS_IMMEDIATE"])
 
 
 def queue():

@@ -1,0 +1,246 @@
+"""Bulk stamping: a lot of invoices checked together, queued, and followed to its summary.
+
+The lot only remembers what was asked and why an invoice was left out; everything else is
+read from the invoices themselves, so the progress survives a closed tab or a restart and
+never disagrees with the invoice page.
+"""
+from dataclasses import dataclass
+
+from sqlalchemy.orm import selectinload
+
+from ..documents import Problem
+from ..documents import problem_values
+from ..documents import transition
+from ..extensions import db
+from ..settings import diagnostic
+from ..timeutil import utcnow
+from . import readiness
+from . import stamping
+from .models import CANCEL_PENDING
+from .models import CANCELLED
+from .models import DRAFT
+from .models import EDITABLE
+from .models import QUEUED
+from .models import REJECTED
+from .models import STAMPED
+from .models import STAMPING
+from .models import UNKNOWN
+from .models import Invoice
+from .models import InvoiceLine
+
+# One request checks every invoice of the lot before answering: keep it a request.
+MAX_LOT = 1000
+# A worker that died before posting leaves the invoice «no creada»; the lot puts it back in
+# line this many times (nothing was sent, so trying again can never make a second CFDI).
+MAX_REQUEUES = 3
+# The progress page's groups, in the order it shows them.
+KINDS = {
+    "pendiente": "En cola o timbrando",
+    "timbrada": "Timbradas",
+    "rechazada": "Rechazadas por Alegra o el SAT",
+    "por_verificar": "Por verificar con Alegra",
+    "sin_timbrar": "No se timbraron",
+    "no_lista": "No estaban listas (no se envió nada)",
+}
+
+
+class StampLot(db.Model):
+    """One «Timbrar seleccionadas»: who asked, when, and when it was seen finished."""
+
+    __tablename__ = "stamp_lots"
+
+    id = db.Column(db.Integer, primary_key=True)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    created_by = db.Column(db.String(80))
+    finished_at = db.Column(db.DateTime, index=True)
+    items = db.relationship("StampLotItem", order_by="StampLotItem.position",
+                            cascade="all, delete-orphan", back_populates="lot")
+
+
+class StampLotItem(db.Model):
+    """One invoice of a lot: queued (at which version) or left out, and why."""
+
+    __tablename__ = "stamp_lot_items"
+
+    lot_id = db.Column(db.Integer, db.ForeignKey("stamp_lots.id", ondelete="CASCADE"),
+                       primary_key=True)
+    invoice_id = db.Column(db.Integer, db.ForeignKey("invoices.id", ondelete="CASCADE"),
+                           primary_key=True, index=True)
+    position = db.Column(db.Integer, nullable=False)
+    queued_version = db.Column(db.Integer)
+    not_queued = db.Column(db.Text)  # why it was left out (Spanish), None when queued
+    requeues = db.Column(db.Integer, nullable=False, default=0, server_default="0")
+
+    lot = db.relationship("StampLot", back_populates="items")
+    invoice = db.relationship("Invoice")
+
+
+def ready_selection():
+    """«Todas las listas para timbrar»: every draft or rejected invoice, oldest first."""
+    rows = db.session.execute(db.select(Invoice.id).where(Invoice.status.in_(EDITABLE))
+                              .order_by(Invoice.date, Invoice.id).limit(MAX_LOT)).scalars()
+    return [(invoice_id, None) for invoice_id in rows]
+
+
+def create(selection, username=None, only_ready=False):
+    """Check every selected invoice, then queue the ready ones; return the new lot.
+
+    selection: [(invoice_id, version seen or None)]. Readiness runs for all of them before
+    anything is queued; an invoice that is not ready, changed since it was listed or is no
+    longer a draft is kept in the lot with the reason, and nothing is sent for it. With
+    only_ready («todas las listas») the ones that are not ready are left out of the lot.
+    """
+    ids = [invoice_id for invoice_id, _seen in selection]
+    invoices = {i.id: i for i in db.session.query(Invoice).filter(Invoice.id.in_(ids)).options(
+        selectinload(Invoice.lines).joinedload(InvoiceLine.product))}
+    account = diagnostic.before_first_stamp()  # once for the lot, not once per invoice
+    lot, ready = StampLot(created_by=username), []
+    for position, (invoice_id, seen) in enumerate(selection):
+        invoice = invoices.get(invoice_id)
+        if invoice is None:
+            continue
+        reason = _why_not(invoice, seen, account)
+        if reason and only_ready:
+            continue
+        lot.items.append(StampLotItem(invoice_id=invoice.id, position=position,
+                                      not_queued=reason))
+        if reason is None:
+            ready.append(invoice)
+    db.session.add(lot)
+    db.session.commit()
+    lot_id, results = lot.id, {}
+    for invoice in ready:
+        invoice_id, version = invoice.id, invoice.version
+        outcome = stamping.enqueue(invoice, version, check=False)
+        if outcome.stale or outcome.blocked:
+            results[invoice_id] = (None, outcome.notice or "No se pudo poner en la cola.")
+        elif invoice.problem_code == Problem.QUEUE.value and invoice.status == DRAFT:
+            results[invoice_id] = (None, invoice.problem_message)
+        else:
+            results[invoice_id] = (version + 1, None)
+    # One write at the end: a lost claim above rolls back whatever the session holds.
+    lot = db.session.get(StampLot, lot_id)
+    for item in lot.items:
+        if item.invoice_id in results:
+            item.queued_version, item.not_queued = results[item.invoice_id]
+    db.session.commit()
+    return lot
+
+
+def _why_not(invoice, seen, account):
+    if invoice.status == QUEUED:
+        return "Ya estaba en la cola para timbrar."
+    if not invoice.editable:
+        return f"Ya no es un borrador (está «{invoice.status_label.lower()}»)."
+    if seen is not None and seen != invoice.version:
+        return ("Cambió desde que abriste la lista (se editó en otra ventana); ábrela, "
+                "revísala y timbra desde ahí.")
+    problems = readiness.problems(invoice) or account
+    return " ".join(p.message for p in problems) or None
+
+
+@dataclass
+class Row:
+    """One invoice of the lot as it stands now."""
+
+    item: StampLotItem
+    invoice: Invoice
+    kind: str
+    message: str | None
+
+
+@dataclass
+class Progress:
+    """A lot now: rows by group, counts, and whether anything can still change."""
+
+    lot: StampLot
+    rows: list
+    counts: dict
+    done: bool
+
+    def group(self, kind):
+        return [row for row in self.rows if row.kind == kind]
+
+
+def progress(lot):
+    """Where each invoice of lot stands; marks the lot finished the first time it is."""
+    rows = db.session.execute(
+        db.select(StampLotItem, Invoice).join(Invoice, Invoice.id == StampLotItem.invoice_id)
+        .where(StampLotItem.lot_id == lot.id).order_by(StampLotItem.position)).all()
+    found = [Row(item, invoice, *_kind(item, invoice)) for item, invoice in rows]
+    counts = {kind: 0 for kind in KINDS}
+    for row in found:
+        counts[row.kind] += 1
+    done = counts["pendiente"] == 0 and not any(_retryable(r.item, r.invoice, lot)
+                                                for r in found)
+    if done and lot.finished_at is None:
+        lot.finished_at = utcnow()
+        db.session.commit()
+    return Progress(lot, found, counts, done)
+
+
+def _kind(item, invoice):
+    if item.not_queued:
+        return "no_lista", item.not_queued
+    if invoice.status in (QUEUED, STAMPING):
+        return "pendiente", None
+    if invoice.status in (STAMPED, CANCEL_PENDING, CANCELLED):
+        return "timbrada", None
+    if invoice.status == REJECTED:
+        return "rechazada", invoice.problem_message
+    if invoice.status == UNKNOWN:
+        return "por_verificar", invoice.problem_message
+    return "sin_timbrar", invoice.problem_message or "Se quitó de la cola."
+
+
+def _retryable(item, invoice, lot):
+    """A dead worker claimed it and never posted: it may go back in line by itself."""
+    if item.not_queued or invoice.status != DRAFT or item.requeues >= MAX_REQUEUES or \
+            invoice.problem_code != Problem.NOT_CREATED.value:
+        return False
+    attempts = invoice.attempts()
+    last = attempts[-1] if attempts else None
+    return last is not None and last.outcome == "not_found" and last.posted_at is None and \
+        last.started_at >= lot.created_at
+
+
+def _unfinished_items(statuses):
+    return db.session.execute(
+        db.select(StampLotItem, Invoice).join(Invoice, Invoice.id == StampLotItem.invoice_id)
+        .join(StampLot, StampLot.id == StampLotItem.lot_id)
+        .where(StampLot.finished_at.is_(None), StampLotItem.not_queued.is_(None),
+               Invoice.status.in_(statuses))).all()
+
+
+def stuck_in_lots():
+    """Invoices of unfinished lots left «timbrando» or «por verificar» (maybe by a dead
+    worker): reconcile reads Alegra for them."""
+    return list({invoice.id: invoice for _item, invoice in
+                 _unfinished_items((STAMPING, UNKNOWN))}.values())
+
+
+def to_retry():
+    """Invoices of unfinished lots that a dead worker claimed and never sent."""
+    return list({invoice.id: invoice for item, invoice in _unfinished_items((DRAFT,))
+                 if _retryable(item, invoice, item.lot)}.values())
+
+
+def requeue_item(invoice):
+    """Put a lot's invoice back in line (the periodic requeue then gives it a task)."""
+    version = invoice.version
+    items = db.session.query(StampLotItem).join(StampLot).filter(
+        StampLotItem.invoice_id == invoice.id, StampLot.finished_at.is_(None)).all()
+    for item in items:
+        item.requeues += 1
+    if transition(invoice, QUEUED, version=version, only_from=(DRAFT,), queued_at=utcnow(),
+                  **problem_values()):
+        for item in items:  # the session was committed by transition; record the version
+            item.queued_version = invoice.version
+        db.session.commit()
+
+
+def running(limit=5):
+    """Lots not finished yet, newest first (Inicio links to them)."""
+    lots = db.session.query(StampLot).filter(StampLot.finished_at.is_(None)).order_by(
+        StampLot.id.desc()).limit(limit).all()
+    return [p for p in (progress(lot) for lot in lots) if not p.done]

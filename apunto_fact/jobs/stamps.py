@@ -1,0 +1,43 @@
+"""The stamp queue's tasks: plain functions, run inside an app context by a worker."""
+import logging
+
+from ..extensions import db
+from ..invoices import lots
+from ..invoices import stamping
+from ..invoices.models import QUEUED
+from ..invoices.models import Invoice
+
+log = logging.getLogger(__name__)
+
+
+def stamp(invoice_id, version):
+    """Stamp a queued invoice (a no-op unless it is still queued at that version)."""
+    invoice = db.session.get(Invoice, invoice_id)
+    if invoice is None:
+        return
+    stamping.stamp_queued(invoice, version)
+
+
+def requeue(pending, enqueue):
+    """Give a task again to every queued invoice that has none (its worker died).
+
+    pending: the (invoice_id, version) of the stamp tasks waiting in the store; enqueue:
+    how to add one. A task given twice is harmless: only one can claim queued → stamping.
+    Then lots recover: what a dead worker left "stamping" is resolved by reading Alegra,
+    and what it never sent goes back in line. Returns how many tasks were added.
+    """
+    added = 0
+    for invoice in lots.stuck_in_lots():
+        stamping.reconcile(invoice)
+    for invoice in lots.to_retry():
+        lots.requeue_item(invoice)
+    rows = db.session.execute(db.select(Invoice.id, Invoice.version).where(
+        Invoice.status == QUEUED).order_by(Invoice.queued_at, Invoice.id)).all()
+    db.session.commit()
+    for invoice_id, version in rows:
+        if (invoice_id, version) not in pending:
+            enqueue(invoice_id, version)
+            added += 1
+    if added:
+        log.info("Stamp queue: %s queued invoices had no task; given again", added)
+    return added

@@ -1,0 +1,226 @@
+"""Stamping through the task queue: one click answers at once with a place in line, a real
+consumer stamps exactly once, lots of drafts are checked first and followed to a summary,
+and nothing is lost or doubled when a worker dies or the queue's store fails."""
+import contextlib
+import re
+
+import pytest
+
+from apunto_fact import jobs
+from apunto_fact.extensions import db
+from conftest import sandbox_calls
+from conftest import set_faults
+from test_stamping_integrity import wait_for
+
+FAST_BUDGET = 100_000  # requests a minute: the suite's lots never wait for Alegra's window
+
+
+@pytest.fixture
+def queue_config(app_config):
+    """Tasks go to the queue's SQLite store and wait for a real consumer."""
+    app_config.update(JOBS_IMMEDIATE=False, ALEGRA_RATE_LIMIT=FAST_BUDGET)
+    return app_config
+
+
+@contextlib.contextmanager
+def consumer(app):
+    """The queue's workers, in this process, until the block ends (a graceful stop)."""
+    running = jobs.start_consumer(app)
+    try:
+        yield running
+    finally:
+        running.stop(graceful=True)
+
+
+def drafts(invoicing, count):
+    """count ready drafts: one through the editor, the rest copies of it."""
+    from apunto_fact.invoices import service
+    from apunto_fact.invoices.models import Invoice
+    from apunto_fact.timeutil import today
+
+    first = invoicing.draft()
+    with invoicing.app.app_context():
+        original = db.session.get(Invoice, first)
+        ids = [first] + [service.duplicate(original, today()).id for _ in range(count - 1)]
+        db.session.remove()
+    return ids
+
+
+def statuses(app, ids):
+    from apunto_fact.invoices.models import Invoice
+
+    with app.app_context():
+        rows = dict(db.session.query(Invoice.id, Invoice.status).filter(Invoice.id.in_(ids)))
+        db.session.remove()
+    return [rows.get(i) for i in ids]
+
+
+def attempts(app, invoice_id):
+    from apunto_fact.documents import StampAttempt
+
+    with app.app_context():
+        count = db.session.query(StampAttempt).filter_by(document_id=invoice_id).count()
+        db.session.remove()
+    return count
+
+
+def without_lines(app, invoice_id):
+    from apunto_fact.invoices.models import InvoiceLine
+
+    with app.app_context():
+        db.session.query(InvoiceLine).filter_by(invoice_id=invoice_id).delete()
+        db.session.commit()
+        db.session.remove()
+
+
+def posts(sandbox):
+    return sandbox_calls(sandbox)["calls"].get("POST /invoices", 0)
+
+
+def pending_tasks(app):
+    return len(app.extensions["jobs"].huey.pending())
+
+
+@pytest.mark.usefixtures("queue_config")
+def test_timbrar_answers_at_once_with_the_place_in_line_and_the_result_swaps_in(
+        invoicing, app, sandbox):
+    first, second = drafts(invoicing, 2)
+    invoicing.stamp(first)
+    response = invoicing.stamp(second)
+    html = response.get_data(as_text=True)
+    # Nothing reached Alegra yet: the click only queued it.
+    assert (response.status_code, posts(sandbox), statuses(app, [first, second])) == (
+        200, 0, ["queued", "queued"])
+    assert "En cola para timbrar — lugar 2, tiempo estimado ~" in html
+    assert 'hx-get="/facturas/%d/cola" hx-trigger="every 2s"' % second in html
+    home = invoicing.user.get("/").get_data(as_text=True)
+    assert re.search(r'id="stat-queued"[^>]*>\s*<strong>2</strong>', home)
+    with consumer(app):
+        assert wait_for(lambda: statuses(app, [first, second]) == ["stamped", "stamped"])
+    poll = invoicing.user.get(f"/facturas/{second}/cola", headers={"HX-Request": "true"})
+    final = poll.get_data(as_text=True)
+    number = invoicing.invoice(second).number
+    assert (poll.headers["HX-Retarget"], f"Factura {number} timbrada." in final,
+            'id="download-xml"' in final, posts(sandbox)) == ("#invoice", True, True, 2)
+
+
+@pytest.mark.usefixtures("queue_config")
+def test_the_same_draft_queued_twice_and_two_workers_give_one_cfdi(invoicing, app, sandbox):
+    invoice_id = invoicing.draft()
+    version = invoicing.version(invoice_id)
+    assert invoicing.stamp(invoice_id, version=version).status_code == 200
+    assert invoicing.stamp(invoice_id, version=version).status_code == 409  # second tab
+    queued = invoicing.invoice(invoice_id).version
+    with app.app_context():
+        for _ in range(3):  # a task delivered again, or given again by the requeue
+            jobs.queue().stamp(invoice_id, queued)
+    assert pending_tasks(app) == 4
+    set_faults(sandbox, latency=0.05)
+    with consumer(app):
+        assert wait_for(lambda: pending_tasks(app) == 0 and
+                        statuses(app, [invoice_id]) == ["stamped"])
+    assert (posts(sandbox), attempts(app, invoice_id)) == (1, 1)
+
+
+@pytest.mark.usefixtures("queue_config")
+def test_a_queued_invoice_can_be_taken_out_of_the_queue_and_is_never_stamped(
+        invoicing, app, sandbox):
+    invoice_id = invoicing.draft()
+    invoicing.stamp(invoice_id)
+    queued = invoicing.invoice(invoice_id)
+    edit = invoicing.save(invoice_id, version=queued.version)
+    assert (edit.status_code, "primero quítala de la cola" in edit.get_data(as_text=True)) == (
+        409, True)
+    taken = invoicing.user.post(f"/facturas/{invoice_id}/quitar-de-la-cola",
+                                {"version": str(queued.version)}, htmx=True)
+    assert "Se quitó de la cola" in taken.get_data(as_text=True)
+    with consumer(app):
+        assert wait_for(lambda: pending_tasks(app) == 0)
+    assert (statuses(app, [invoice_id]), posts(sandbox)) == (["draft"], 0)
+
+
+@pytest.mark.usefixtures("queue_config")
+def test_queue_store_down_at_enqueue_leaves_a_draft_that_says_so(invoicing, app, sandbox,
+                                                                 monkeypatch):
+    invoice_id = invoicing.draft()
+
+    def store_down(*_args):
+        raise OSError("disk I/O error")
+
+    monkeypatch.setattr(app.extensions["jobs"], "stamp", store_down)
+    html = invoicing.stamp(invoice_id).get_data(as_text=True)
+    invoice = invoicing.invoice(invoice_id)
+    assert (invoice.status, invoice.problem_code, posts(sandbox)) == ("draft", "cola", 0)
+    assert "La cola de timbrado no respondió" in html and "sigue como borrador" in html
+
+
+@pytest.mark.usefixtures("queue_config")
+def test_queued_invoices_whose_task_was_lost_are_given_again_when_a_consumer_starts(
+        invoicing, app, sandbox):
+    ids = drafts(invoicing, 3)
+    for invoice_id in ids:
+        invoicing.stamp(invoice_id)
+    app.extensions["jobs"].huey.flush()  # the store lost every task (a dead worker took them)
+    with consumer(app):
+        assert wait_for(lambda: statuses(app, ids) == ["stamped"] * 3)
+    assert posts(sandbox) == 3
+
+
+def test_bulk_checks_every_invoice_first_and_lists_what_happened(invoicing, app, sandbox):
+    """Inline tasks: ready ones stamped (one refused by Alegra), the rest never sent."""
+    ready = drafts(invoicing, 3)
+    no_lines = invoicing.draft()
+    without_lines(app, no_lines)
+    stale = invoicing.draft()
+    seen = invoicing.version(stale)
+    invoicing.save(stale)  # edited in another tab after the list was drawn
+    set_faults(sandbox, rules=[{"method": "POST", "path": "/invoices", "status": 400,
+                                "body": {"code": 3051, "message": "Error al timbrar: RFC X"}}])
+    selection = [f"{i}:{invoicing.version(i)}" for i in ready + [no_lines]] + [f"{stale}:{seen}"]
+    response = invoicing.user.post("/facturas/lotes", {"invoices": selection, "selected": "1"})
+    assert response.status_code == 303
+    page = invoicing.user.get(response.headers["Location"]).get_data(as_text=True)
+    assert statuses(app, ready + [no_lines, stale]) == [
+        "rejected", "stamped", "stamped", "draft", "draft"]
+    counts = {name: re.search(rf'id="count-{name}"><strong>(\d+)', page).group(1)
+              for name in ("done", "pending", "rejected", "unknown", "not-ready")}
+    assert counts == {"done": "2", "pending": "0", "rejected": "1", "unknown": "0",
+                      "not-ready": "2"}
+    assert "Error al timbrar: RFC X" in page and "Agrega al menos un concepto." in page
+    assert "Cambió desde que abriste la lista" in page and 'id="lot-summary"' in page
+    assert 'hx-trigger="every 2s"' not in page and posts(sandbox) == 3
+
+
+def test_bulk_of_all_ready_drafts_leaves_out_the_unready_ones(invoicing, app, sandbox):
+    ready = drafts(invoicing, 2)
+    unready = invoicing.draft()
+    without_lines(app, unready)
+    response = invoicing.user.post("/facturas/lotes", {"all_ready": "1"})
+    page = invoicing.user.get(response.headers["Location"]).get_data(as_text=True)
+    summary = re.search(r'id="lot-summary">([^<]*)<', page).group(1)
+    assert (statuses(app, ready + [unready]), summary) == (
+        ["stamped", "stamped", "draft"], "Terminó: 2 timbradas.")
+
+
+def test_bulk_without_a_selection_says_what_to_do(invoicing):
+    invoicing.draft()
+    response = invoicing.user.post("/facturas/lotes", {"selected": "1"})
+    page = invoicing.user.get("/facturas/").get_data(as_text=True)
+    assert response.status_code == 303 and "Marca al menos una factura" in page
+
+
+def test_bulk_stamping_needs_the_stamp_permission(invoicing, app):
+    from apunto_fact.auth import service as users
+    from conftest import PASSWORD
+    from conftest import Browserless
+
+    invoice_id = invoicing.draft()
+    with app.app_context():
+        users.create_user("capturista1", PASSWORD, "capturista")
+        db.session.remove()
+    clerk = Browserless(app.test_client())
+    clerk.login("capturista1")
+    listing = clerk.get("/facturas/").get_data(as_text=True)
+    refused = clerk.post("/facturas/lotes", {"invoices": [f"{invoice_id}:1"], "selected": "1"})
+    assert ("Timbrar seleccionadas" in listing, refused.status_code,
+            statuses(app, [invoice_id])) == (False, 403, ["draft"])
