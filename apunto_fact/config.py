@@ -21,6 +21,9 @@ DEFAULTS = {
     "RECONCILE_MARGIN_SECONDS": 60.0,
     # Pause between retries of a read (doubles each time); tests set it to 0.
     "ALEGRA_RETRY_BACKOFF": 0.5,
+    # A queued stamp that certainly did not leave because Alegra was down or busy goes back
+    # in line by itself after each of these pauses (seconds): together over an hour and a half.
+    "STAMP_RETRY_DELAYS": (10, 30, 60, 120, 300, 600, 600, 600, 600, 600, 600, 600),
     "SANDBOX_EMAIL": "demo@sandbox.apunto.mx",
     "SANDBOX_TOKEN": "sbx-demo-7f3a9c2e41d8",
     "SANDBOX_PORT": 5001,

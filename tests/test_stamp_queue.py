@@ -2,14 +2,20 @@
 consumer stamps exactly once, lots of drafts are checked first and followed to a summary,
 and nothing is lost or doubled when a worker dies or the queue's store fails."""
 import contextlib
+import os
 import re
+import signal
 
 import pytest
 
 from apunto_fact import jobs
 from apunto_fact.extensions import db
+from conftest import TEST_DATABASE_URL
 from conftest import sandbox_calls
 from conftest import set_faults
+from test_stamping_integrity import HttpUser
+from test_stamping_integrity import _free_port
+from test_stamping_integrity import _serve
 from test_stamping_integrity import wait_for
 
 FAST_BUDGET = 100_000  # requests a minute: the suite's lots never wait for Alegra's window
@@ -224,3 +230,115 @@ def test_bulk_stamping_needs_the_stamp_permission(invoicing, app):
     refused = clerk.post("/facturas/lotes", {"invoices": [f"{invoice_id}:1"], "selected": "1"})
     assert ("Timbrar seleccionadas" in listing, refused.status_code,
             statuses(app, [invoice_id])) == (False, 403, ["draft"])
+
+
+@pytest.mark.parametrize("refusal", [
+    # Alegra down while the customer is registered: three tries of the read, all 503
+    {"method": "GET", "path": "/contacts", "status": 503, "times": 3, "body": {"message": "x"}},
+    # Alegra's own per-minute limit on the stamp itself: nothing was created
+    {"method": "POST", "path": "/invoices", "status": 429, "times": 1,
+     "body": {"message": "Too many requests"}},
+])
+@pytest.mark.usefixtures("queue_config")
+def test_a_queued_stamp_that_could_not_leave_stays_in_line_and_is_tried_again(
+        invoicing, app, sandbox, refusal):
+    app.config["STAMP_RETRY_DELAYS"] = (0.5,)
+    from apunto_fact.documents import StampAttempt
+
+    invoice_id = invoicing.draft()
+    invoicing.stamp(invoice_id)
+    # A short window: Alegra's reset header (when to come back after a 429) says ~2 s.
+    set_faults(sandbox, rules=[refusal], window=2)
+    with consumer(app):
+        assert wait_for(lambda: statuses(app, [invoice_id]) == ["stamped"]), (
+            invoicing.invoice(invoice_id).problem_message, sandbox_calls(sandbox))
+    with app.app_context():
+        outcomes = [a.outcome for a in db.session.query(StampAttempt).filter_by(
+            document_id=invoice_id).order_by(StampAttempt.id)]
+        db.session.remove()
+    assert (outcomes, posts(sandbox) - (refusal["method"] == "POST")) == (
+        ["not_sent", "stamped"], 1)
+
+
+@pytest.mark.usefixtures("queue_config")
+def test_a_stamp_alegra_keeps_refusing_to_take_ends_a_draft_that_says_why(
+        invoicing, app, sandbox):
+    app.config["STAMP_RETRY_DELAYS"] = (0.2, 0.2)
+    invoice_id = invoicing.draft()
+    invoicing.stamp(invoice_id)
+    set_faults(sandbox, window=2, rules=[{"method": "POST", "path": "/invoices", "status": 429,
+                                          "times": None, "body": {"message": "Too many"}}])
+    with consumer(app):
+        assert wait_for(lambda: attempts(app, invoice_id) == 3 and
+                        statuses(app, [invoice_id]) == ["draft"])
+    invoice = invoicing.invoice(invoice_id)
+    assert (invoice.problem_code, sandbox_calls(sandbox)["calls"].get("POST /invoices")) == (
+        "rate", 3)
+
+
+def _kill(process):
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def test_kill_9_mid_lot_then_restart_stamps_every_invoice_exactly_once(invoicing, app,
+                                                                        sandbox):
+    """A `flask serve` (web + embedded workers) killed with SIGKILL while a lot runs; the
+    restarted server finishes the lot: every invoice stamped once, by the sandbox's count."""
+    count = 40
+    ids = drafts(invoicing, count)
+    before = len(invoicing.sandbox_invoices())
+    with open(os.path.join(app.instance_path, "config.py"), "w", encoding="utf-8") as fh:
+        fh.write(f"ALEGRA_CONNECT_TIMEOUT = 1.0\nALEGRA_STAMP_TIMEOUT = 3.0\n"
+                 f"RECONCILE_MARGIN_SECONDS = 1.0\nALEGRA_RATE_LIMIT = {FAST_BUDGET}\n")
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    set_faults(sandbox, rate_limit=FAST_BUDGET, latency=0.03)
+    port = _free_port()
+    process, base = _serve(app.instance_path, port, sandbox.url, TEST_DATABASE_URL)
+    try:
+        reply = HttpUser(base).post("/facturas/lotes", {"all_ready": "1"})
+        lot_path = reply.headers["HX-Redirect"]
+        assert wait_for(lambda: posts(sandbox) >= count // 4, timeout=60)
+    finally:
+        _kill(process)
+    cut = statuses(app, ids)
+    assert cut.count("stamped") < count, "the kill came too late to test anything"
+    process, base = _serve(app.instance_path, port, sandbox.url, TEST_DATABASE_URL)
+    try:
+        assert wait_for(lambda: statuses(app, ids) == ["stamped"] * count, timeout=120), (
+            cut, statuses(app, ids))
+        page = HttpUser(base).http.get(f"{base}{lot_path}", timeout=10).text
+    finally:
+        _kill(process)
+    uuids = {invoicing.invoice(i).uuid for i in ids}
+    rows = invoicing.sandbox_invoices()[before:]
+    assert (len(rows), posts(sandbox), len(uuids), {r["uuid"].upper() for r in rows}) == (
+        count, count, count, uuids)
+    assert f"Terminó: {count} timbradas." in page
+
+
+@pytest.mark.usefixtures("queue_config")
+def test_a_lot_whose_request_died_before_queueing_is_queued_when_a_consumer_starts(
+        invoicing, app, sandbox):
+    from apunto_fact.invoices import lots
+
+    checked, edited = drafts(invoicing, 2)
+    with app.app_context():
+        # What a request killed right after the checks leaves: a lot, nothing queued yet.
+        lot = lots.StampLot(created_by="duena")
+        for position, invoice_id in enumerate((checked, edited)):
+            lot.items.append(lots.StampLotItem(invoice_id=invoice_id, position=position,
+                                               checked_version=invoicing.version(invoice_id)))
+        db.session.add(lot)
+        db.session.commit()
+        lot_id = lot.id
+        db.session.remove()
+    invoicing.save(edited)  # the user changed this one since: it is theirs again
+    with consumer(app):
+        assert wait_for(lambda: statuses(app, [checked]) == ["stamped"])
+    page = invoicing.user.get(f"/facturas/lotes/{lot_id}").get_data(as_text=True)
+    summary = re.search(r'id="lot-summary">([^<]*)<', page).group(1)
+    assert (statuses(app, [checked, edited]), posts(sandbox), summary) == (
+        ["stamped", "draft"], 1, "Terminó: 1 timbrada, 1 sin timbrar.")

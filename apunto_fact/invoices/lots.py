@@ -67,6 +67,9 @@ class StampLotItem(db.Model):
     invoice_id = db.Column(db.Integer, db.ForeignKey("invoices.id", ondelete="CASCADE"),
                            primary_key=True, index=True)
     position = db.Column(db.Integer, nullable=False)
+    # The version readiness passed on: if the lot's request dies before queueing it, the
+    # requeue queues exactly this version (an edit since makes it a draft the user owns).
+    checked_version = db.Column(db.Integer, nullable=False)
     queued_version = db.Column(db.Integer)
     not_queued = db.Column(db.Text)  # why it was left out (Spanish), None when queued
     requeues = db.Column(db.Integer, nullable=False, default=0, server_default="0")
@@ -103,7 +106,7 @@ def create(selection, username=None, only_ready=False):
         if reason and only_ready:
             continue
         lot.items.append(StampLotItem(invoice_id=invoice.id, position=position,
-                                      not_queued=reason))
+                                      checked_version=invoice.version, not_queued=reason))
         if reason is None:
             ready.append(invoice)
     db.session.add(lot)
@@ -182,7 +185,7 @@ def progress(lot):
 def _kind(item, invoice):
     if item.not_queued:
         return "no_lista", item.not_queued
-    if invoice.status in (QUEUED, STAMPING):
+    if invoice.status in (QUEUED, STAMPING) or _unqueued(item, invoice):
         return "pendiente", None
     if invoice.status in (STAMPED, CANCEL_PENDING, CANCELLED):
         return "timbrada", None
@@ -190,7 +193,18 @@ def _kind(item, invoice):
         return "rechazada", invoice.problem_message
     if invoice.status == UNKNOWN:
         return "por_verificar", invoice.problem_message
-    return "sin_timbrar", invoice.problem_message or "Se quitó de la cola."
+    if invoice.problem_message:
+        return "sin_timbrar", invoice.problem_message
+    if item.queued_version is None:
+        return "sin_timbrar", "Se editó antes de entrar en la cola; no se envió a Alegra."
+    return "sin_timbrar", "Se quitó de la cola; no se envió a Alegra."
+
+
+def _unqueued(item, invoice):
+    """Checked and meant for the queue, but the lot's request died before queueing it."""
+    return item.not_queued is None and item.queued_version is None and \
+        invoice.editable and invoice.version == item.checked_version and \
+        item.lot.finished_at is None
 
 
 def _retryable(item, invoice, lot):
@@ -223,6 +237,26 @@ def to_retry():
     """Invoices of unfinished lots that a dead worker claimed and never sent."""
     return list({invoice.id: invoice for item, invoice in _unfinished_items((DRAFT,))
                  if _retryable(item, invoice, item.lot)}.values())
+
+
+def not_yet_queued():
+    """(item, invoice) of unfinished lots whose request died before queueing them."""
+    return [(item, invoice) for item, invoice in _unfinished_items(EDITABLE)
+            if _unqueued(item, invoice)]
+
+
+def queue_unqueued(item, invoice):
+    """Queue what a dead lot request left checked but not queued (readiness passed on this
+    very version; Alegra still judges the data)."""
+    outcome = stamping.enqueue(invoice, item.checked_version, check=False)
+    lot_id, invoice_id = item.lot_id, invoice.id
+    item = db.session.get(StampLotItem, (lot_id, invoice_id))
+    if not (outcome.blocked or outcome.stale):
+        item.queued_version = item.checked_version + 1
+    elif invoice.editable and invoice.version != item.checked_version:
+        # Edited since the lot checked it (another requeue that won is not a reason).
+        item.not_queued = outcome.notice
+    db.session.commit()
 
 
 def requeue_item(invoice):

@@ -99,7 +99,8 @@ def stamp(invoice, version):
     early = _before_claim(invoice, version)
     if early is not None:
         return early
-    if not _claim_and_send(invoice, version, EDITABLE, invoice.status):
+    claimed, _unsent = _claim_and_send(invoice, version, EDITABLE, invoice.status)
+    if not claimed:
         return _lost_claim(invoice)
     return Outcome(invoice)
 
@@ -132,20 +133,22 @@ def _lost_claim(invoice):
 def _claim_and_send(invoice, version, only_from, previous):
     """Claim version (one guarded UPDATE to stamping) with a new attempt marker, then send.
 
-    :return: False when another tab, request or worker had already moved the invoice.
+    :return: (claimed, error): claimed is False when another tab, request or worker had
+        already moved the invoice; error is a passing AlegraError that certainly kept the
+        stamp from leaving (Alegra down, its limit), else None.
     """
     if not transition(invoice, STAMPING, version=version, only_from=only_from, commit=False,
                       **problem_values()):
-        return False
+        return False, None
     marker = secrets.token_hex(10)
     attempt = StampAttempt.open_for(invoice, marker, invoice.version, owner=owner.me())
     owner.hold(marker)
     db.session.commit()
     try:
-        _send(invoice, attempt, previous)
+        unsent = _send(invoice, attempt, previous)
     finally:
         owner.release(marker)
-    return True
+    return True, unsent
 
 
 # -- the stamp queue -----------------------------------------------------------------------
@@ -195,11 +198,10 @@ def stamp_queued(invoice, version):
         return False
     _wait_for_room()
     db.session.refresh(invoice)
-    if not _claim_and_send(invoice, version, (QUEUED,), DRAFT):
-        return False
-    if invoice.status == DRAFT and invoice.problem_code == Problem.RATE_LIMITED.value:
-        _requeue_after_429(invoice)
-    return True
+    claimed, unsent = _claim_and_send(invoice, version, (QUEUED,), DRAFT)
+    if claimed and unsent is not None:
+        _retry_later(invoice, unsent)
+    return claimed
 
 
 def _wait_for_room():
@@ -213,28 +215,38 @@ def _wait_for_room():
         db.session.commit()  # end the read transaction the wait may have begun
 
 
-# How many times a queued stamp refused by Alegra's own 429 goes back to the queue by itself.
-MAX_429_RETRIES = 3
-RETRYING = ("Alegra pidió esperar (demasiadas solicitudes por minuto); la factura volvió a la "
-            "cola y se timbrará sola en cuanto Alegra lo permita.")
+def _retry_later(invoice, err):
+    """Back in line (same place) after a passing failure, and say when it is tried again.
 
-
-def _requeue_after_429(invoice):
-    """A worker that got Alegra's 429 (nothing sent) puts the invoice back in line, a few
-    times, instead of leaving the user to press again. Never inside a web request."""
+    Never inside a web request (tests run tasks inline): there the user reads the reason
+    at once and presses again, as before the queue existed.
+    """
     from flask import has_request_context
 
     from .. import jobs
 
-    refused = [a for a in invoice.attempts() if a.outcome == "not_sent"]
-    if has_request_context() or len(refused) > MAX_429_RETRIES:
+    if has_request_context() or invoice.status != DRAFT:
         return
+    delays = current_app.config["STAMP_RETRY_DELAYS"]
+    since = invoice.queued_at
+    tries = sum(1 for a in invoice.attempts()
+                if a.outcome == "not_sent" and (since is None or a.started_at >= since))
+    if tries > len(delays):
+        return  # stays a draft with Alegra's reason, like a stamp that failed in the page
+    limited = err.status == 429 or err.kind == "busy"
+    # Only a refusal for the rate says when to come back; any other answer's reset header
+    # is just the window's.
+    delay = max(float(delays[tries - 1]), float(err.reset or 0) if limited else 0.0)
+    when = _clock(utcnow() + timedelta(seconds=delay))
+    message = (f"{err.message} No se envió la factura. Sigue en la cola y se intentará de "
+               f"nuevo sola a las {when} (intento {tries + 1} de {len(delays) + 1}).")
+    problem = Problem.RATE_LIMITED if limited else Problem.CONNECTION
     if transition(invoice, QUEUED, version=invoice.version, only_from=(DRAFT,),
-                  queued_at=utcnow(), **problem_values(Problem.RATE_LIMITED, RETRYING)):
+                  **problem_values(problem, message)):
         try:
-            jobs.queue().stamp.schedule((invoice.id, invoice.version), delay=10)
-        except Exception:  # noqa: BLE001 - the periodic requeue finds it
-            log.exception("Could not requeue invoice %s after a 429", invoice.id)
+            jobs.queue().stamp.schedule((invoice.id, invoice.version), delay=delay)
+        except Exception:  # noqa: BLE001 - the periodic requeue gives it a task
+            log.exception("Could not schedule the retry of invoice %s", invoice.id)
 
 
 def unqueue(invoice, version):
@@ -260,11 +272,11 @@ def _send(invoice, attempt, previous):
         _not_sent(attempt)
         if exc.status == 429 or exc.kind == "busy":
             _set_problem(invoice, previous, Problem.RATE_LIMITED, _rate_message(exc))
-            return
+            return exc
         problem, message, field, ref = _alegra_problem(exc)
         _set_problem(invoice, REJECTED if _rejects_data(exc) else previous,
                      problem, message, field, ref)
-        return
+        return exc if _passing(exc) else None
     except (sync.SetupMissing, crypto.KeyProblem, connection.NotConfigured) as exc:
         _not_sent(attempt)
         _set_problem(invoice, previous, Problem.CONFIGURATION, str(exc))
@@ -286,7 +298,7 @@ def _send(invoice, attempt, previous):
             client, payload, read_timeout=current_app.config["ALEGRA_STAMP_TIMEOUT"])
     except AlegraError as err:
         _after_failed_post(client, invoice, attempt, previous, err)
-        return
+        return err if attempt.outcome == "not_sent" else None
     info = mapping.invoice_from_alegra(body)
     if info.uuid and info.state == mapping.S_STAMPED:
         _stamped(invoice, attempt, info, client)
@@ -340,6 +352,10 @@ def _after_failed_post(client, invoice, attempt, previous, err):
     if err.status == 429 or err.kind == "busy":  # Alegra's limit, or our budget of it
         attempt.outcome = "not_sent"
         _set_problem(invoice, previous, Problem.RATE_LIMITED, _rate_message(err), ref="429")
+    elif err.kind == "connection":  # refused before it reached Alegra: nothing was sent
+        attempt.outcome = "not_sent"
+        _set_problem(invoice, previous, Problem.CONNECTION, (
+            f"{err.message} No se envió la factura ni se usó folio."))
     else:
         # Credentials, plan or permission (401/402/403): nothing is wrong with the invoice.
         problem, message, field, ref = _alegra_problem(err)
@@ -349,6 +365,12 @@ def _after_failed_post(client, invoice, attempt, previous, err):
             # One reading of the evidence: the rejected invoice stays in Alegra (§3). Read
             # after the state is committed: no write is held while Alegra is called.
             sync.discard_rejected_leftover(client, invoice, attempt)
+
+
+def _passing(err):
+    """A failure that says nothing about the invoice and may pass: Alegra down or busy."""
+    return err.kind in ("connection", "timeout", "unreadable", "busy") or \
+        err.status == 429 or (err.status or 0) >= 500
 
 
 def _rejects_data(err):

@@ -55,8 +55,8 @@ def _stamp_tasks(jobs, app):
 
     def requeue():
         with app.app_context():
-            pending = {tuple(task.args[:2]) for task in huey.pending()
-                       if task.name == "stamp"}
+            waiting = huey.pending() + huey.scheduled()  # a retry waits in the schedule
+            pending = {tuple(task.args[:2]) for task in waiting if task.name == "stamp"}
             return stamps.requeue(pending, jobs.stamp)
 
     jobs.stamp = huey.task(name="stamp")(stamp)

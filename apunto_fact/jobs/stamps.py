@@ -31,6 +31,8 @@ def requeue(pending, enqueue):
         stamping.reconcile(invoice)
     for invoice in lots.to_retry():
         lots.requeue_item(invoice)
+    for item, invoice in lots.not_yet_queued():
+        lots.queue_unqueued(item, invoice)
     rows = db.session.execute(db.select(Invoice.id, Invoice.version).where(
         Invoice.status == QUEUED).order_by(Invoice.queued_at, Invoice.id)).all()
     db.session.commit()

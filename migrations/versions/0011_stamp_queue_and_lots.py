@@ -35,6 +35,7 @@ def upgrade():
         sa.Column('lot_id', sa.Integer(), nullable=False),
         sa.Column('invoice_id', sa.Integer(), nullable=False),
         sa.Column('position', sa.Integer(), nullable=False),
+        sa.Column('checked_version', sa.Integer(), nullable=False),
         sa.Column('queued_version', sa.Integer(), nullable=True),
         sa.Column('not_queued', sa.Text(), nullable=True),
         sa.Column('requeues', sa.Integer(), nullable=False, server_default='0'),
