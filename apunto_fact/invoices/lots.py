@@ -4,6 +4,7 @@ The lot only remembers what was asked and why an invoice was left out; everythin
 read from the invoices themselves, so the progress survives a closed tab or a restart and
 never disagrees with the invoice page.
 """
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy.orm import selectinload
@@ -28,6 +29,7 @@ from .models import UNKNOWN
 from .models import Invoice
 from .models import InvoiceLine
 
+log = logging.getLogger(__name__)
 # One request checks every invoice of the lot before answering: keep it a request.
 MAX_LOT = 1000
 # A worker that died before posting leaves the invoice «no creada»; the lot puts it back in
@@ -111,23 +113,39 @@ def create(selection, username=None, only_ready=False):
             ready.append(invoice)
     db.session.add(lot)
     db.session.commit()
-    lot_id, results = lot.id, {}
-    for invoice in ready:
-        invoice_id, version = invoice.id, invoice.version
-        outcome = stamping.enqueue(invoice, version, check=False)
-        if outcome.stale or outcome.blocked:
-            results[invoice_id] = (None, outcome.notice or "No se pudo poner en la cola.")
-        elif invoice.problem_code == Problem.QUEUE.value and invoice.status == DRAFT:
-            results[invoice_id] = (None, invoice.problem_message)
-        else:
-            results[invoice_id] = (version + 1, None)
-    # One write at the end: a lost claim above rolls back whatever the session holds.
-    lot = db.session.get(StampLot, lot_id)
-    for item in lot.items:
-        if item.invoice_id in results:
-            item.queued_version, item.not_queued = results[item.invoice_id]
-    db.session.commit()
+    if ready:
+        _hand_to_queue(lot)
     return lot
+
+
+def _hand_to_queue(lot):
+    """One task queues the lot's ready invoices (a request of 1,000 answers at once); if
+    the queue's store is down nothing is left waiting for it: the lot says so."""
+    from .. import jobs
+
+    lot_id = lot.id
+    try:
+        jobs.queue().queue_lot(lot_id)
+    except Exception:  # noqa: BLE001 - any failure of the store means the same to the user
+        log.exception("Could not enqueue lot %s", lot_id)
+        db.session.rollback()
+        lot = db.session.get(StampLot, lot_id)
+        for item in lot.items:
+            if item.not_queued is None and item.queued_version is None:
+                item.not_queued = stamping.QUEUE_DOWN
+        db.session.commit()
+
+
+def queue_lot(lot_id):
+    """The worker's half of a lot: move each checked invoice to the queue (version-guarded:
+    one edited since is left to its user) and give it a stamp task."""
+    pending = [(item.invoice_id) for item, _invoice in not_yet_queued(lot_id)]
+    for invoice_id in pending:
+        db.session.expunge_all()  # keep the session small: 1,000 invoices, one at a time
+        item = db.session.get(StampLotItem, (lot_id, invoice_id))
+        invoice = db.session.get(Invoice, invoice_id)
+        if item is not None and invoice is not None and _unqueued(item, invoice):
+            queue_unqueued(item, invoice)
 
 
 def _why_not(invoice, seen, account):
@@ -218,12 +236,16 @@ def _retryable(item, invoice, lot):
         last.started_at >= lot.created_at
 
 
-def _unfinished_items(statuses):
-    return db.session.execute(
-        db.select(StampLotItem, Invoice).join(Invoice, Invoice.id == StampLotItem.invoice_id)
-        .join(StampLot, StampLot.id == StampLotItem.lot_id)
-        .where(StampLot.finished_at.is_(None), StampLotItem.not_queued.is_(None),
-               Invoice.status.in_(statuses))).all()
+def _unfinished_items(statuses, lot_id=None):
+    query = db.select(StampLotItem, Invoice).join(
+        Invoice, Invoice.id == StampLotItem.invoice_id).join(
+        StampLot, StampLot.id == StampLotItem.lot_id).where(
+        StampLot.finished_at.is_(None), StampLotItem.not_queued.is_(None),
+        Invoice.status.in_(statuses))
+    if lot_id is not None:
+        query = query.where(StampLot.id == lot_id)
+    return db.session.execute(query.order_by(StampLotItem.lot_id,
+                                             StampLotItem.position)).all()
 
 
 def stuck_in_lots():
@@ -239,9 +261,9 @@ def to_retry():
                  if _retryable(item, invoice, item.lot)}.values())
 
 
-def not_yet_queued():
-    """(item, invoice) of unfinished lots whose request died before queueing them."""
-    return [(item, invoice) for item, invoice in _unfinished_items(EDITABLE)
+def not_yet_queued(lot_id=None):
+    """(item, invoice) of unfinished lots (or of one) checked but not queued yet."""
+    return [(item, invoice) for item, invoice in _unfinished_items(EDITABLE, lot_id)
             if _unqueued(item, invoice)]
 
 

@@ -59,7 +59,12 @@ def _stamp_tasks(jobs, app):
             pending = {tuple(task.args[:2]) for task in waiting if task.name == "stamp"}
             return stamps.requeue(pending, jobs.stamp)
 
+    def queue_lot(lot_id):
+        with app.app_context():
+            stamps.queue_lot(lot_id)
+
     jobs.stamp = huey.task(name="stamp")(stamp)
+    jobs.queue_lot = huey.task(name="queue_lot")(queue_lot)
     jobs.requeue = huey.task(name="requeue")(requeue)
     huey.periodic_task(crontab(minute="*"), name="periodic_requeue")(requeue)
     started = []

@@ -18,6 +18,11 @@ def stamp(invoice_id, version):
     stamping.stamp_queued(invoice, version)
 
 
+def queue_lot(lot_id):
+    """Queue the checked invoices of a bulk lot, one by one."""
+    lots.queue_lot(lot_id)
+
+
 def requeue(pending, enqueue):
     """Give a task again to every queued invoice that has none (its worker died).
 
