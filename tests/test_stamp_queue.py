@@ -342,3 +342,59 @@ def test_a_lot_whose_request_died_before_queueing_is_queued_when_a_consumer_star
     summary = re.search(r'id="lot-summary">([^<]*)<', page).group(1)
     assert (statuses(app, [checked, edited]), posts(sandbox), summary) == (
         ["stamped", "draft"], 1, "Terminó: 1 timbrada, 1 sin timbrar.")
+
+
+@pytest.mark.usefixtures("queue_config")
+def test_bulk_and_single_stamps_of_one_draft_at_once_give_one_cfdi(invoicing, app, sandbox):
+    """Two tabs press Timbrar and two lots include the same draft, all at the same moment."""
+    import threading
+
+    from test_stamping_integrity import _Quiet
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        invoice_id = invoicing.draft()
+        version = str(invoicing.version(invoice_id))
+        users = [HttpUser(base) for _ in range(4)]
+        barrier, codes = threading.Barrier(4), []
+        single = {**invoicing.form(), "version": version}
+        bulk = {"invoices": [f"{invoice_id}:{version}"], "selected": "1"}
+
+        def press(number):
+            path, data = (f"/facturas/{invoice_id}/timbrar", single) if number % 2 else \
+                ("/facturas/lotes", bulk)
+            barrier.wait()
+            codes.append(users[number].post(path, data).status_code)
+
+        threads = [threading.Thread(target=press, args=(n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        with consumer(app):
+            assert wait_for(lambda: statuses(app, [invoice_id]) == ["stamped"] and
+                            pending_tasks(app) == 0)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (posts(sandbox), attempts(app, invoice_id)) == (1, 1), codes
+
+
+@pytest.mark.usefixtures("queue_config")
+def test_with_the_budget_spent_the_place_in_line_waits_for_alegras_next_minute(
+        invoicing, app):
+    from apunto_fact.alegra import budget
+    from apunto_fact.settings import alegra as connection
+
+    invoice_id = invoicing.draft()
+    with app.test_request_context():
+        conn = connection.connection()
+        budget.for_user(connection.base_url(conn.environment), conn.api_email).observe(
+            remaining=0, reset_seconds=40)
+    html = invoicing.stamp(invoice_id).get_data(as_text=True)
+    place, seconds = re.search(r"lugar (\d+), tiempo estimado ~(\d+) s", html).groups()
+    # the worker's pace alone would say ~3 s; Alegra's window opens in 40 s
+    assert (place, 35 <= int(seconds) <= 40) == ("1", True)

@@ -226,13 +226,15 @@ def _unqueued(item, invoice):
 
 
 def _retryable(item, invoice, lot):
-    """A dead worker claimed it and never posted: it may go back in line by itself."""
+    """A dead worker's claim that Alegra, read under its marker, does not hold (never
+    posted, or not there after the grace): it goes back in line by itself. The queue reads
+    Alegra again before posting (stamping.enqueue), as a user's second click would."""
     if item.not_queued or invoice.status != DRAFT or item.requeues >= MAX_REQUEUES or \
             invoice.problem_code != Problem.NOT_CREATED.value:
         return False
     attempts = invoice.attempts()
     last = attempts[-1] if attempts else None
-    return last is not None and last.outcome == "not_found" and last.posted_at is None and \
+    return last is not None and last.outcome == "not_found" and \
         last.started_at >= lot.created_at
 
 
@@ -282,16 +284,17 @@ def queue_unqueued(item, invoice):
 
 
 def requeue_item(invoice):
-    """Put a lot's invoice back in line (the periodic requeue then gives it a task)."""
-    version = invoice.version
+    """Put a lot's invoice back in line (reading Alegra first for a late CFDI)."""
     items = db.session.query(StampLotItem).join(StampLot).filter(
         StampLotItem.invoice_id == invoice.id, StampLot.finished_at.is_(None)).all()
     for item in items:
         item.requeues += 1
-    if transition(invoice, QUEUED, version=version, only_from=(DRAFT,), queued_at=utcnow(),
-                  **problem_values()):
-        for item in items:  # the session was committed by transition; record the version
-            item.queued_version = invoice.version
+    db.session.commit()
+    version = invoice.version
+    outcome = stamping.enqueue(invoice, version, check=False)
+    if not (outcome.stale or outcome.blocked):
+        for item in items:
+            item.queued_version = version + 1
         db.session.commit()
 
 

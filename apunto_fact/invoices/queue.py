@@ -12,8 +12,9 @@ from ..settings import alegra as connection
 from .models import QUEUED
 from .models import Invoice
 
-# Alegra requests one stamp costs: the POST, then the XML and the PDF.
-REQUESTS_PER_STAMP = 3
+# API requests one stamp costs once customer and products are in Alegra: the POST (the XML
+# and PDF come from signed file URLs outside the API's per-minute limit).
+REQUESTS_PER_STAMP = 1
 # Until some stamps were timed here: a PAC usually answers within a few seconds.
 DEFAULT_STAMP_SECONDS = 3.0
 RECENT = 20

@@ -40,8 +40,10 @@ class Jobs:
     def consumer(self, workers=None):
         """A consumer with thread workers, to run inside this process."""
         workers = workers or current_app.config["JOBS_WORKERS"]
+        # An idle worker polls at most every second (Huey's default backs off to 10 s): a
+        # queued stamp starts about at once, as the page's estimate says.
         return _EmbeddedConsumer(self.huey, workers=workers, worker_type="thread",
-                                 periodic=True, check_worker_health=False)
+                                 periodic=True, check_worker_health=False, max_delay=1.0)
 
 
 def _stamp_tasks(jobs, app):
