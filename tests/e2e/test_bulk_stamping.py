@@ -14,6 +14,10 @@ from conftest import Invoicing
 from conftest import sandbox_calls
 from conftest import set_faults
 from e2e.conftest import create_owner
+from e2e.conftest import htmx_idle
+from e2e.test_ux import PHONE
+from e2e.test_ux import blocking_violations
+from e2e.test_ux import overflow
 from test_stamp_queue import FAST_BUDGET
 from test_stamp_queue import drafts
 
@@ -69,6 +73,9 @@ def test_select_drafts_stamp_them_and_follow_the_lot_to_its_summary(
     finally:
         consumer.stop(graceful=True)
     assert sandbox_calls(sandbox)["calls"].get("POST /invoices") == len(ids)
+    page.set_viewport_size(PHONE)  # the summary on a phone: fits, and passes axe
+    htmx_idle(page)
+    assert (max(overflow(page), 0), blocking_violations(page)) == (0, [])
     page.goto("/")
     assert not re.search("Timbrado en curso", page.content())
     assert page.js_errors == []
