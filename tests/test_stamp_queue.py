@@ -398,3 +398,17 @@ def test_with_the_budget_spent_the_place_in_line_waits_for_alegras_next_minute(
     place, seconds = re.search(r"lugar (\d+), tiempo estimado ~(\d+) s", html).groups()
     # the worker's pace alone would say ~3 s; Alegra's window opens in 40 s
     assert (place, 35 <= int(seconds) <= 40) == ("1", True)
+
+
+@pytest.mark.parametrize("value", ["abc", "1:x", "99999999999:1", "-1:1", "1", ""])
+def test_a_hostile_selection_is_refused_and_stores_no_lot(invoicing, app, value):
+    from apunto_fact.invoices import lots
+
+    invoicing.draft()
+    response = invoicing.user.post("/facturas/lotes", {"invoices": [value], "selected": "1"})
+    page = invoicing.user.get("/facturas/").get_data(as_text=True)
+    with app.app_context():
+        stored = db.session.query(lots.StampLot).count()
+        db.session.remove()
+    assert (response.status_code, "Esa selección no es válida" in page or
+            "Marca al menos una factura" in page, stored) == (303, True, 0)

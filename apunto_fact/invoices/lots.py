@@ -111,6 +111,8 @@ def create(selection, username=None, only_ready=False):
                                       checked_version=invoice.version, not_queued=reason))
         if reason is None:
             ready.append(invoice)
+    if not lot.items:
+        return lot  # nothing to follow: no lot is stored
     db.session.add(lot)
     db.session.commit()
     if ready:
