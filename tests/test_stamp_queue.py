@@ -412,3 +412,59 @@ def test_a_hostile_selection_is_refused_and_stores_no_lot(invoicing, app, value)
         db.session.remove()
     assert (response.status_code, "Esa selección no es válida" in page or
             "Marca al menos una factura" in page, stored) == (303, True, 0)
+
+
+@pytest.mark.usefixtures("queue_config")
+def test_a_single_stamp_whose_worker_died_before_posting_is_stamped_after_restart(
+        invoicing, app, sandbox):
+    from apunto_fact import documents
+    from apunto_fact.documents import StampAttempt
+    from apunto_fact.invoices.models import Invoice
+
+    invoice_id = invoicing.draft()
+    invoicing.stamp(invoice_id)
+    app.extensions["jobs"].huey.flush()
+    with app.app_context():
+        # What a worker killed between its claim and its POST leaves behind.
+        invoice = db.session.get(Invoice, invoice_id)
+        assert documents.transition(invoice, "stamping", only_from=("queued",), commit=False)
+        StampAttempt.open_for(invoice, "dead0000000000000000", invoice.version,
+                              owner=documents.owner.me())  # no thread holds it: dead
+        db.session.commit()
+        db.session.remove()
+    with consumer(app):
+        assert wait_for(lambda: statuses(app, [invoice_id]) == ["stamped"])
+    with app.app_context():
+        outcomes = [a.outcome for a in db.session.query(StampAttempt).filter_by(
+            document_id=invoice_id).order_by(StampAttempt.id)]
+        db.session.remove()
+    assert (outcomes, posts(sandbox)) == (["not_found", "stamped"], 1)
+
+
+@pytest.mark.usefixtures("queue_config")
+def test_a_draft_edited_after_its_dead_worker_left_it_is_not_requeued(invoicing, app, sandbox):
+    from apunto_fact import documents
+    from apunto_fact.documents import StampAttempt
+    from apunto_fact.invoices import stamping
+    from apunto_fact.invoices.models import Invoice
+
+    invoice_id = invoicing.draft()
+    invoicing.stamp(invoice_id)
+    app.extensions["jobs"].huey.flush()
+    with app.test_request_context():
+        invoice = db.session.get(Invoice, invoice_id)
+        assert documents.transition(invoice, "stamping", only_from=("queued",), commit=False)
+        StampAttempt.open_for(invoice, "dead0000000000000001", invoice.version,
+                              owner=documents.owner.me())
+        db.session.commit()
+        stamping.reconcile(invoice)  # «no creada»: the user sees it as a draft again
+        assert invoice.status == "draft"
+        db.session.remove()
+    invoicing.save(invoice_id, lines=[{"product_id": invoicing.product_ids[0],
+                                       "quantity": "3"}])  # changed before a worker is back
+    with consumer(app):
+        assert wait_for(lambda: pending_tasks(app) == 0 and
+                        app.extensions["jobs"].huey.scheduled_count() == 0)
+        with app.app_context():
+            jobs.queue().requeue().get(blocking=True, timeout=20)
+    assert (statuses(app, [invoice_id]), posts(sandbox)) == (["draft"], 0)

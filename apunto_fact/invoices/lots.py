@@ -9,17 +9,14 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import selectinload
 
-from ..documents import Problem
-from ..documents import problem_values
-from ..documents import transition
 from ..extensions import db
 from ..settings import diagnostic
 from ..timeutil import utcnow
+from . import queue
 from . import readiness
 from . import stamping
 from .models import CANCEL_PENDING
 from .models import CANCELLED
-from .models import DRAFT
 from .models import EDITABLE
 from .models import QUEUED
 from .models import REJECTED
@@ -32,9 +29,6 @@ from .models import InvoiceLine
 log = logging.getLogger(__name__)
 # One request checks every invoice of the lot before answering: keep it a request.
 MAX_LOT = 1000
-# A worker that died before posting leaves the invoice «no creada»; the lot puts it back in
-# line this many times (nothing was sent, so trying again can never make a second CFDI).
-MAX_REQUEUES = 3
 # The progress page's groups, in the order it shows them.
 KINDS = {
     "pendiente": "En cola o timbrando",
@@ -74,7 +68,6 @@ class StampLotItem(db.Model):
     checked_version = db.Column(db.Integer, nullable=False)
     queued_version = db.Column(db.Integer)
     not_queued = db.Column(db.Text)  # why it was left out (Spanish), None when queued
-    requeues = db.Column(db.Integer, nullable=False, default=0, server_default="0")
 
     lot = db.relationship("StampLot", back_populates="items")
     invoice = db.relationship("Invoice")
@@ -194,8 +187,8 @@ def progress(lot):
     counts = {kind: 0 for kind in KINDS}
     for row in found:
         counts[row.kind] += 1
-    done = counts["pendiente"] == 0 and not any(_retryable(r.item, r.invoice, lot)
-                                                for r in found)
+    done = counts["pendiente"] == 0 and not any(
+        r.kind == "sin_timbrar" and queue.requeueable(r.invoice) for r in found)
     if done and lot.finished_at is None:
         lot.finished_at = utcnow()
         db.session.commit()
@@ -227,19 +220,6 @@ def _unqueued(item, invoice):
         item.lot.finished_at is None
 
 
-def _retryable(item, invoice, lot):
-    """A dead worker's claim that Alegra, read under its marker, does not hold (never
-    posted, or not there after the grace): it goes back in line by itself. The queue reads
-    Alegra again before posting (stamping.enqueue), as a user's second click would."""
-    if item.not_queued or invoice.status != DRAFT or item.requeues >= MAX_REQUEUES or \
-            invoice.problem_code != Problem.NOT_CREATED.value:
-        return False
-    attempts = invoice.attempts()
-    last = attempts[-1] if attempts else None
-    return last is not None and last.outcome == "not_found" and \
-        last.started_at >= lot.created_at
-
-
 def _unfinished_items(statuses, lot_id=None):
     query = db.select(StampLotItem, Invoice).join(
         Invoice, Invoice.id == StampLotItem.invoice_id).join(
@@ -250,19 +230,6 @@ def _unfinished_items(statuses, lot_id=None):
         query = query.where(StampLot.id == lot_id)
     return db.session.execute(query.order_by(StampLotItem.lot_id,
                                              StampLotItem.position)).all()
-
-
-def stuck_in_lots():
-    """Invoices of unfinished lots left «timbrando» or «por verificar» (maybe by a dead
-    worker): reconcile reads Alegra for them."""
-    return list({invoice.id: invoice for _item, invoice in
-                 _unfinished_items((STAMPING, UNKNOWN))}.values())
-
-
-def to_retry():
-    """Invoices of unfinished lots that a dead worker claimed and never sent."""
-    return list({invoice.id: invoice for item, invoice in _unfinished_items((DRAFT,))
-                 if _retryable(item, invoice, item.lot)}.values())
 
 
 def not_yet_queued(lot_id=None):
@@ -283,21 +250,6 @@ def queue_unqueued(item, invoice):
         # Edited since the lot checked it (another requeue that won is not a reason).
         item.not_queued = outcome.notice
     db.session.commit()
-
-
-def requeue_item(invoice):
-    """Put a lot's invoice back in line (reading Alegra first for a late CFDI)."""
-    items = db.session.query(StampLotItem).join(StampLot).filter(
-        StampLotItem.invoice_id == invoice.id, StampLot.finished_at.is_(None)).all()
-    for item in items:
-        item.requeues += 1
-    db.session.commit()
-    version = invoice.version
-    outcome = stamping.enqueue(invoice, version, check=False)
-    if not (outcome.stale or outcome.blocked):
-        for item in items:
-            item.queued_version = version + 1
-        db.session.commit()
 
 
 def running(limit=5):

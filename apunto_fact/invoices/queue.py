@@ -6,10 +6,14 @@ from flask import current_app
 from sqlalchemy import func
 
 from ..alegra import budget as alegra_budget
+from ..documents import Problem
 from ..documents import StampAttempt
 from ..extensions import db
 from ..settings import alegra as connection
+from .models import DRAFT
 from .models import QUEUED
+from .models import STAMPING
+from .models import UNKNOWN
 from .models import Invoice
 
 # API requests one stamp costs once customer and products are in Alegra: the POST (the XML
@@ -77,3 +81,35 @@ def _budget_state():
         return None
     url = connection.base_url(conn.environment)
     return alegra_budget.for_user(url, conn.api_email, may_wait=False).state()
+
+
+# -- after a worker died --------------------------------------------------------------------
+# How many times a queued stamp whose worker died goes back in line by itself.
+MAX_REQUEUES = 3
+
+
+def stuck():
+    """Queued stamps left «timbrando» or «por verificar» (maybe by a dead worker): reconcile
+    reads Alegra for them (a live worker's claim is left alone)."""
+    return db.session.query(Invoice).filter(Invoice.status.in_((STAMPING, UNKNOWN)),
+                                            Invoice.queued_at.is_not(None)).all()
+
+
+def lost():
+    """Queued stamps that a dead worker claimed and Alegra, read under every marker, does
+    not hold: they go back in line (a user's edit since, or «Quitar de la cola», stops it)."""
+    candidates = db.session.query(Invoice).filter(
+        Invoice.status == DRAFT, Invoice.queued_at.is_not(None),
+        Invoice.problem_code == Problem.NOT_CREATED.value).all()
+    return [invoice for invoice in candidates if requeueable(invoice)]
+
+
+def requeueable(invoice):
+    """True for a draft that came back from the queue «no creada» and was not edited since."""
+    if invoice.status != DRAFT or invoice.queued_at is None or \
+            invoice.problem_code != Problem.NOT_CREATED.value:
+        return False
+    since = [a for a in invoice.attempts() if a.started_at >= invoice.queued_at]
+    # service.save marks such attempts "not_found_edited": an edit makes it the user's again
+    return bool(since) and since[-1].outcome == "not_found" and \
+        sum(a.outcome == "not_found" for a in since) <= MAX_REQUEUES

@@ -156,11 +156,12 @@ QUEUE_DOWN = ("La cola de timbrado no respondió, así que la factura no quedó 
               "como borrador; no se envió nada a Alegra. Intenta de nuevo en un momento.")
 
 
-def enqueue(invoice, version, check=True):
+def enqueue(invoice, version, check=True, keep_place=False):
     """Check, then move draft|rejected → queued on the version the user saw, and hand it to
     the queue's workers; return an Outcome (at once: the stamp happens in a worker).
 
-    check=False when the caller has just checked readiness (a bulk lot checks all first).
+    check=False when the caller has just checked readiness (a bulk lot checks all first);
+    keep_place when it goes back in line after its worker died (same queued_at).
     If the queue's store cannot take the task, the invoice goes back to draft and says so:
     nothing is left in the queue without a task to run it.
     """
@@ -169,8 +170,9 @@ def enqueue(invoice, version, check=True):
     early = _before_claim(invoice, version, check=check)
     if early is not None:
         return early
-    if not transition(invoice, QUEUED, version=version, only_from=EDITABLE,
-                      queued_at=utcnow(), **problem_values()):
+    place = {} if keep_place and invoice.queued_at else {"queued_at": utcnow()}
+    if not transition(invoice, QUEUED, version=version, only_from=EDITABLE, **place,
+                      **problem_values()):
         return _lost_claim(invoice)
     queued = invoice.version
     try:

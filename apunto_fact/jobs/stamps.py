@@ -3,6 +3,7 @@ import logging
 
 from ..extensions import db
 from ..invoices import lots
+from ..invoices import queue
 from ..invoices import stamping
 from ..invoices.models import QUEUED
 from ..invoices.models import Invoice
@@ -28,14 +29,15 @@ def requeue(pending, enqueue):
 
     pending: the (invoice_id, version) of the stamp tasks waiting in the store; enqueue:
     how to add one. A task given twice is harmless: only one can claim queued → stamping.
-    Then lots recover: what a dead worker left "stamping" is resolved by reading Alegra,
-    and what it never sent goes back in line. Returns how many tasks were added.
+    First what a dead worker left: «timbrando» is resolved by reading Alegra, a stamp Alegra
+    does not hold goes back in line (same place), and a lot's checked invoices its dead
+    request never queued are queued. Returns how many tasks were added.
     """
     added = 0
-    for invoice in lots.stuck_in_lots():
+    for invoice in queue.stuck():
         stamping.reconcile(invoice)
-    for invoice in lots.to_retry():
-        lots.requeue_item(invoice)
+    for invoice in queue.lost():
+        stamping.enqueue(invoice, invoice.version, check=False, keep_place=True)
     for item, invoice in lots.not_yet_queued():
         lots.queue_unqueued(item, invoice)
     rows = db.session.execute(db.select(Invoice.id, Invoice.version).where(

@@ -38,7 +38,6 @@ def upgrade():
         sa.Column('checked_version', sa.Integer(), nullable=False),
         sa.Column('queued_version', sa.Integer(), nullable=True),
         sa.Column('not_queued', sa.Text(), nullable=True),
-        sa.Column('requeues', sa.Integer(), nullable=False, server_default='0'),
         sa.ForeignKeyConstraint(['lot_id'], ['stamp_lots.id'], ondelete='CASCADE'),
         sa.ForeignKeyConstraint(['invoice_id'], ['invoices.id'], ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('lot_id', 'invoice_id'),
