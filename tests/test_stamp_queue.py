@@ -468,3 +468,20 @@ def test_a_draft_edited_after_its_dead_worker_left_it_is_not_requeued(invoicing,
         with app.app_context():
             jobs.queue().requeue().get(blocking=True, timeout=20)
     assert (statuses(app, [invoice_id]), posts(sandbox)) == (["draft"], 0)
+
+
+@pytest.mark.usefixtures("queue_config")
+def test_queue_store_down_at_a_bulk_stamp_leaves_drafts_and_the_lot_says_so(
+        invoicing, app, sandbox, monkeypatch):
+    ids = drafts(invoicing, 2)
+
+    def store_down(*_args):
+        raise OSError("disk I/O error")
+
+    monkeypatch.setattr(app.extensions["jobs"], "queue_lot", store_down)
+    response = invoicing.user.post("/facturas/lotes", {"all_ready": "1"})
+    page = invoicing.user.get(response.headers["Location"]).get_data(as_text=True)
+    summary = re.search(r'id="lot-summary">([^<]*)<', page).group(1)
+    assert (statuses(app, ids), posts(sandbox), summary,
+            page.count("La cola de timbrado no respondió")) == (
+        ["draft", "draft"], 0, "Terminó: 0 timbradas, 2 no estaban listas.", 2)

@@ -57,11 +57,12 @@ class StampLotItem(db.Model):
     """One invoice of a lot: queued (at which version) or left out, and why."""
 
     __tablename__ = "stamp_lot_items"
+    __table_args__ = (db.Index("ix_stamp_lot_items_invoice", "invoice_id"),)
 
     lot_id = db.Column(db.Integer, db.ForeignKey("stamp_lots.id", ondelete="CASCADE"),
                        primary_key=True)
     invoice_id = db.Column(db.Integer, db.ForeignKey("invoices.id", ondelete="CASCADE"),
-                           primary_key=True, index=True)
+                           primary_key=True)
     position = db.Column(db.Integer, nullable=False)
     # The version readiness passed on: if the lot's request dies before queueing it, the
     # requeue queues exactly this version (an edit since makes it a draft the user owns).
