@@ -485,3 +485,19 @@ def test_queue_store_down_at_a_bulk_stamp_leaves_drafts_and_the_lot_says_so(
     assert (statuses(app, ids), posts(sandbox), summary,
             page.count("La cola de timbrado no respondió")) == (
         ["draft", "draft"], 0, "Terminó: 0 timbradas, 2 no estaban listas.", 2)
+
+
+@pytest.mark.usefixtures("queue_config")
+def test_a_lot_follows_an_invoice_already_in_line_without_queueing_it_again(
+        invoicing, app, sandbox):
+    invoice_id = invoicing.draft()
+    seen = invoicing.version(invoice_id)
+    invoicing.stamp(invoice_id)  # queued from its page; the list still showed it as a draft
+    response = invoicing.user.post("/facturas/lotes", {"invoices": [f"{invoice_id}:{seen}"],
+                                                       "selected": "1"})
+    with consumer(app):
+        assert wait_for(lambda: statuses(app, [invoice_id]) == ["stamped"] and
+                        pending_tasks(app) == 0)
+    page = invoicing.user.get(response.headers["Location"]).get_data(as_text=True)
+    summary = re.search(r'id="lot-summary">([^<]*)<', page).group(1)
+    assert (summary, posts(sandbox)) == ("Terminó: 1 timbrada.", 1)

@@ -101,10 +101,13 @@ def create(selection, username=None, only_ready=False):
         reason = _why_not(invoice, seen, account)
         if reason and only_ready:
             continue
-        lot.items.append(StampLotItem(invoice_id=invoice.id, position=position,
-                                      checked_version=invoice.version, not_queued=reason))
-        if reason is None:
+        item = StampLotItem(invoice_id=invoice.id, position=position,
+                            checked_version=invoice.version, not_queued=reason)
+        if invoice.status == QUEUED:
+            item.queued_version = invoice.version  # already in line: followed, not queued again
+        elif reason is None:
             ready.append(invoice)
+        lot.items.append(item)
     if not lot.items:
         return lot  # nothing to follow: no lot is stored
     db.session.add(lot)
@@ -146,7 +149,7 @@ def queue_lot(lot_id):
 
 def _why_not(invoice, seen, account):
     if invoice.status == QUEUED:
-        return "Ya estaba en la cola para timbrar."
+        return None
     if not invoice.editable:
         return f"Ya no es un borrador (está «{invoice.status_label.lower()}»)."
     if seen is not None and seen != invoice.version:
