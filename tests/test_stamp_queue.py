@@ -501,3 +501,16 @@ def test_a_lot_follows_an_invoice_already_in_line_without_queueing_it_again(
     page = invoicing.user.get(response.headers["Location"]).get_data(as_text=True)
     summary = re.search(r'id="lot-summary">([^<]*)<', page).group(1)
     assert (summary, posts(sandbox)) == ("Terminó: 1 timbrada.", 1)
+
+
+@pytest.mark.usefixtures("queue_config")
+def test_inicio_links_to_a_running_lot_until_it_ends(invoicing, app):
+    drafts(invoicing, 2)
+    response = invoicing.user.post("/facturas/lotes", {"all_ready": "1"})
+    home = invoicing.user.get("/").get_data(as_text=True)
+    running = re.search(r'<a href="([^"]+)">Timbrado en curso: ([^<]*)</a>', home)
+    assert running.groups() == (response.headers["Location"].replace("http://localhost", ""),
+                                "0 de 2 facturas timbradas, 2 pendientes — ver el avance")
+    with consumer(app):
+        assert wait_for(lambda: "Timbrado en curso" not in
+                        invoicing.user.get("/").get_data(as_text=True))
