@@ -468,3 +468,49 @@ def test_a_draft_edited_after_its_dead_worker_left_it_is_not_requeued(invoicing,
         with app.app_context():
             jobs.queue().requeue().get(blocking=True, timeout=20)
     assert (statuses(app, [invoice_id]), posts(sandbox)) == (["draft"], 0)
+
+
+@pytest.mark.usefixtures("queue_config")
+def test_queue_store_down_at_a_bulk_stamp_leaves_drafts_and_the_lot_says_so(
+        invoicing, app, sandbox, monkeypatch):
+    ids = drafts(invoicing, 2)
+
+    def store_down(*_args):
+        raise OSError("disk I/O error")
+
+    monkeypatch.setattr(app.extensions["jobs"], "queue_lot", store_down)
+    response = invoicing.user.post("/facturas/lotes", {"all_ready": "1"})
+    page = invoicing.user.get(response.headers["Location"]).get_data(as_text=True)
+    summary = re.search(r'id="lot-summary">([^<]*)<', page).group(1)
+    assert (statuses(app, ids), posts(sandbox), summary,
+            page.count("La cola de timbrado no respondió")) == (
+        ["draft", "draft"], 0, "Terminó: 0 timbradas, 2 no estaban listas.", 2)
+
+
+@pytest.mark.usefixtures("queue_config")
+def test_a_lot_follows_an_invoice_already_in_line_without_queueing_it_again(
+        invoicing, app, sandbox):
+    invoice_id = invoicing.draft()
+    seen = invoicing.version(invoice_id)
+    invoicing.stamp(invoice_id)  # queued from its page; the list still showed it as a draft
+    response = invoicing.user.post("/facturas/lotes", {"invoices": [f"{invoice_id}:{seen}"],
+                                                       "selected": "1"})
+    with consumer(app):
+        assert wait_for(lambda: statuses(app, [invoice_id]) == ["stamped"] and
+                        pending_tasks(app) == 0)
+    page = invoicing.user.get(response.headers["Location"]).get_data(as_text=True)
+    summary = re.search(r'id="lot-summary">([^<]*)<', page).group(1)
+    assert (summary, posts(sandbox)) == ("Terminó: 1 timbrada.", 1)
+
+
+@pytest.mark.usefixtures("queue_config")
+def test_inicio_links_to_a_running_lot_until_it_ends(invoicing, app):
+    drafts(invoicing, 2)
+    response = invoicing.user.post("/facturas/lotes", {"all_ready": "1"})
+    home = invoicing.user.get("/").get_data(as_text=True)
+    running = re.search(r'<a href="([^"]+)">Timbrado en curso: ([^<]*)</a>', home)
+    assert running.groups() == (response.headers["Location"].replace("http://localhost", ""),
+                                "0 de 2 facturas timbradas, 2 pendientes — ver el avance")
+    with consumer(app):
+        assert wait_for(lambda: "Timbrado en curso" not in
+                        invoicing.user.get("/").get_data(as_text=True))

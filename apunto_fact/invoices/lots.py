@@ -57,11 +57,12 @@ class StampLotItem(db.Model):
     """One invoice of a lot: queued (at which version) or left out, and why."""
 
     __tablename__ = "stamp_lot_items"
+    __table_args__ = (db.Index("ix_stamp_lot_items_invoice", "invoice_id"),)
 
     lot_id = db.Column(db.Integer, db.ForeignKey("stamp_lots.id", ondelete="CASCADE"),
                        primary_key=True)
     invoice_id = db.Column(db.Integer, db.ForeignKey("invoices.id", ondelete="CASCADE"),
-                           primary_key=True, index=True)
+                           primary_key=True)
     position = db.Column(db.Integer, nullable=False)
     # The version readiness passed on: if the lot's request dies before queueing it, the
     # requeue queues exactly this version (an edit since makes it a draft the user owns).
@@ -100,10 +101,13 @@ def create(selection, username=None, only_ready=False):
         reason = _why_not(invoice, seen, account)
         if reason and only_ready:
             continue
-        lot.items.append(StampLotItem(invoice_id=invoice.id, position=position,
-                                      checked_version=invoice.version, not_queued=reason))
-        if reason is None:
+        item = StampLotItem(invoice_id=invoice.id, position=position,
+                            checked_version=invoice.version, not_queued=reason)
+        if invoice.status == QUEUED:
+            item.queued_version = invoice.version  # already in line: followed, not queued again
+        elif reason is None:
             ready.append(invoice)
+        lot.items.append(item)
     if not lot.items:
         return lot  # nothing to follow: no lot is stored
     db.session.add(lot)
@@ -145,7 +149,7 @@ def queue_lot(lot_id):
 
 def _why_not(invoice, seen, account):
     if invoice.status == QUEUED:
-        return "Ya estaba en la cola para timbrar."
+        return None
     if not invoice.editable:
         return f"Ya no es un borrador (está «{invoice.status_label.lower()}»)."
     if seen is not None and seen != invoice.version:
