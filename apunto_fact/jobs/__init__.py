@@ -65,6 +65,7 @@ def init_app(app):
     if os.environ.get("APUNTO_JOBS_REDIS_URL"):
         app.config["JOBS_REDIS_URL"] = os.environ["APUNTO_JOBS_REDIS_URL"]
     app.extensions["jobs"] = Jobs(app)
+    app.add_template_global(work.files_progress)  # Inicio: missing XML/PDF downloads
 
 
 def queue():
