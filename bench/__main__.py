@@ -76,10 +76,15 @@ def main(sections):
 PAGES_NOTES = """
 Cada página se pide por HTTP al proceso de `flask serve` (waitress, 8 hilos), como la usa
 una persona: sesión iniciada, conexión keep-alive por usuario, fragmentos HTMX donde el
-navegador los pide. Usuarios concurrentes sin pausa entre solicitudes (el peor caso); por
-página y número de usuarios, 150 / 400 / 500 muestras, repetidas en varias corridas: las
-cifras son la mediana de las corridas y se da el rango de su p95. El generador de carga corre
-en la misma máquina (2 núcleos compartidos), así que los tiempos incluyen su propio costo.
+navegador los pide. Con 10 y 50 usuarios, cada uno espera entre 0.1 y 0.5 s tras cada
+respuesta (una persona tarda segundos en leer una página; 0.1–0.5 s es el ritmo de quien
+teclea en un autocompletado), así que 10 usuarios piden unas 30 páginas por segundo y 50
+usuarios más de lo que un proceso puede servir (la fila de 50 mide la saturación). Un usuario
+solo pide sin pausa. Por página y número de usuarios, 150 / 300 / 500 muestras, repetidas en
+varias corridas: las cifras son la mediana de las corridas y se da el rango de su p95. El
+generador de carga corre en la misma máquina (2 núcleos compartidos), así que los tiempos
+incluyen su propio costo. Los datos generados se guardan en `bench/.data/` y las corridas
+siguientes los migran al esquema actual en vez de generarlos otra vez.
 """
 
 
