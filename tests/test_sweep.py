@@ -10,11 +10,10 @@ from conftest import set_faults
 from test_jobs import _forget_files
 from test_payments import last_payment
 from test_payments import register
-from test_payments import stamped
 
 
 def test_the_sweep_resolves_an_unknown_rep_by_reading(invoicing, sandbox, app):
-    invoice = stamped(invoicing)
+    invoice = invoicing.stamped()
     set_faults(sandbox, rules=[{"method": "POST", "path": "/payments",
                                 "action": "commit_then_drop"},
                                {"method": "GET", "path": "/payments", "status": 503,
