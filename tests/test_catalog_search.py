@@ -136,7 +136,8 @@ HOSTILE = ['"', "'", '""', "*", "a*", "NEAR", "NEAR(a b)", "a NEAR b", "^a", "-a
            "(", ")", "(a", "a OR b", "a AND", "NOT a", "a:*", "a & b", "!a", "a | b", "{a}",
            "col:a", "body:a", "\\", "%", "_", "a%b", "'; DROP TABLE customers; --", "ñ", "中文",
            "😀", "a" * 100, " ".join("ab" for _ in range(50)), "<script>", "a\tb", "+a", "~a",
-           "a<->b", "a:*B", "'a':*", "\u00a0", "\u200b"]
+           "a<->b", "a:*B", "'a':*", "\u00a0", "\u200b", "rowid:1", "*" * 50, "(" * 200,
+           '"' * 101, "NEAR/3", "1e10", "0x1f", "ß", "İ", "ﬁ", "x" * 5000, "customer_search"]
 
 
 @pytest.mark.parametrize("url", ["/clientes/?q=", "/productos/?q=", "/clientes/?archivados=1&q=",
