@@ -220,11 +220,11 @@ def matching_ids(dialect, query_words, index=TABLE):
     return text(sql).bindparams(fts=expression)
 
 
-def few_ids(session, dialect, query_words, index=TABLE):
-    """The matching ids when fewer than MANY match (reading stops there), else None."""
+def few_ids(session, dialect, query_words, index=TABLE, many=MANY):
+    """The matching ids when fewer than many match (reading stops there), else None."""
     sql, expression = _match(dialect, query_words, index)
-    ids = session.execute(text(f"{sql} LIMIT {int(MANY)}"), {"fts": expression}).scalars().all()
-    return ids if len(ids) < MANY else None
+    ids = session.execute(text(f"{sql} LIMIT {int(many)}"), {"fts": expression}).scalars().all()
+    return ids if len(ids) < many else None
 
 
 def is_index_table(name):

@@ -118,7 +118,7 @@ def test_keystrokes_read_the_index_never_count_offset_or_scan(app, customers, us
 
 
 def test_many_matches_walk_the_name_index(app):
-    """A common prefix (more than fulltext.MANY matches) still reads a page in name order."""
+    """A common prefix (more than catalog.FEW matches) still reads a page in name order."""
     with app.app_context():
         db.session.execute(db.insert(Customer), [
             {"rfc": f"AAA0101{i:04d}", "name": f"GRUPO {i:05d}", "regimen": "601",
