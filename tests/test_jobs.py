@@ -19,10 +19,16 @@ def _forget_files(app, invoice_id):
         db.session.commit()
 
 
+def real_queue(app):
+    """Tasks go to the queue's store from now on (the suite runs them inline by default)."""
+    app.extensions["jobs"].huey.immediate = False
+
+
 def test_a_queue_worker_archives_missing_files(invoicing, app):
     invoice_id = invoicing.draft()
     invoicing.stamp(invoice_id)
     _forget_files(app, invoice_id)
+    real_queue(app)
     with app.app_context():
         queue = jobs.queue()
         result = queue.sweep()  # queued; the periodic schedule would do the same
@@ -39,6 +45,7 @@ def test_a_queue_worker_archives_missing_files(invoicing, app):
 
 
 def test_the_queue_lives_in_the_instance_folder_unless_redis_is_configured(app, monkeypatch):
+    real_queue(app)
     huey = app.extensions["jobs"].huey
     assert type(huey).__name__ == "SqliteHuey"
     assert huey.storage.filename == os.path.join(app.instance_path, "jobs.sqlite")
@@ -55,6 +62,7 @@ def test_flask_serve_runs_the_queue_in_the_same_command(invoicing, app, sandbox)
     invoice_id = invoicing.draft()
     invoicing.stamp(invoice_id)
     _forget_files(app, invoice_id)
+    real_queue(app)
     with app.app_context():
         result = jobs.queue().sweep()
         db.session.remove()

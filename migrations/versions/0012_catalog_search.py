@@ -13,8 +13,7 @@ from apunto_fact import fulltext
 
 # revision identifiers, used by Alembic.
 revision = '0012'
-# '0011' is branch q's migration; until it lands locally this follows '0009' (see NOTES.md).
-down_revision = '0009'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
