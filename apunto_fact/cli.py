@@ -259,10 +259,10 @@ def reconcile():
     from .settings import alegra
 
     invoices = stamping.pending()
-    for invoice in invoices:
-        before = invoice.status_label
-        stamping.reconcile(invoice)
-        click.echo(f"{invoice.title}: {before} → {invoice.status_label}")
+    before = {invoice.id: invoice.status_label for invoice in invoices}
+    # One listing per customer and date serves all of its invoices.
+    for invoice in stamping.reconcile_many(invoices):
+        click.echo(f"{invoice.title}: {before[invoice.id]} → {invoice.status_label}")
         if any(a.outcome == "duplicate" and a.void_status != "cancelled"
                for a in invoice.attempts()):
             click.echo(f"  ¡Atención! {stamping.duplicate_message(invoice)} Cancélalo desde la "

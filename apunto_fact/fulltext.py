@@ -1,8 +1,10 @@
-"""Invoice full-text search: serie-folio, UUID, customer name and RFC in the database's index.
+"""Full-text search in the database's own index: invoices, customers and products.
 
-SQLite keeps an FTS5 table and PostgreSQL a tsvector table with a GIN index; triggers on
-invoices and customers keep either in step with every write, including bulk and raw SQL ones.
-Both match word prefixes, so a query costs the same at 1k and at 1M invoices.
+Invoices: serie-folio, UUID, customer name and RFC. Customers and products: their folded
+search_text column (name and RFC; name, SKU and product key). SQLite keeps FTS5 tables and
+PostgreSQL tsvector tables with a GIN index; triggers keep either in step with every write,
+including bulk and raw SQL ones. Both match word prefixes, so a query costs the same at 1k and
+at 1M rows.
 """
 import re
 
@@ -117,37 +119,117 @@ def uninstall(connection):
         connection.execute(text(statement))
 
 
+# -- customers and products ------------------------------------------------------------------
+# Each catalog table's index holds its search_text column (already folded by the app, the
+# same form words() gives the query), keyed by the row's id.
+CATALOGS = {"customers": "customer_search", "products": "product_search"}
+
+
+def _catalog_sqlite(table, index):
+    return [
+        # A one-letter prefix index too: the product autocomplete starts at one letter.
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS {index} USING fts5("
+        "body, tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3')",
+        f"CREATE TRIGGER IF NOT EXISTS {index}_ai AFTER INSERT ON {table} BEGIN "
+        f"INSERT INTO {index}(rowid, body) VALUES (NEW.id, NEW.search_text); END",
+        f"CREATE TRIGGER IF NOT EXISTS {index}_au AFTER UPDATE OF id, search_text ON {table} "
+        f"BEGIN DELETE FROM {index} WHERE rowid = OLD.id; "
+        f"INSERT INTO {index}(rowid, body) VALUES (NEW.id, NEW.search_text); END",
+        f"CREATE TRIGGER IF NOT EXISTS {index}_ad AFTER DELETE ON {table} BEGIN "
+        f"DELETE FROM {index} WHERE rowid = OLD.id; END",
+    ]
+
+
+_PG_CATALOG_DOCUMENT = ("to_tsvector('simple', regexp_replace(lower(coalesce({v}, '')), "
+                        "'[^0-9a-z]+', ' ', 'g'))")
+
+
+def _catalog_postgresql(table, index):
+    return [
+        f"CREATE TABLE IF NOT EXISTS {index} (row_id integer PRIMARY KEY, "
+        "document tsvector NOT NULL)",
+        f"CREATE INDEX IF NOT EXISTS ix_{index}_document ON {index} USING gin (document)",
+        f"""CREATE OR REPLACE FUNCTION {index}_row() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF TG_OP <> 'INSERT' THEN
+            DELETE FROM {index} WHERE row_id = OLD.id;
+          END IF;
+          IF TG_OP <> 'DELETE' THEN
+            INSERT INTO {index}(row_id, document)
+            VALUES (NEW.id, {_PG_CATALOG_DOCUMENT.format(v='NEW.search_text')});
+          END IF;
+          RETURN NULL;
+        END $$""",
+        f"DROP TRIGGER IF EXISTS {index}_row ON {table}",
+        f"CREATE TRIGGER {index}_row AFTER INSERT OR DELETE OR UPDATE OF id, search_text "
+        f"ON {table} FOR EACH ROW EXECUTE FUNCTION {index}_row()",
+    ]
+
+
+def install_catalogs(connection):
+    """Create the customer and product indexes and triggers; index every existing row."""
+    sqlite = connection.dialect.name == "sqlite"
+    for table, index in CATALOGS.items():
+        build = _catalog_sqlite if sqlite else _catalog_postgresql
+        for statement in build(table, index):
+            connection.execute(text(statement))
+        connection.execute(text(f"DELETE FROM {index}"))
+        if sqlite:
+            connection.execute(text(f"INSERT INTO {index}(rowid, body) "
+                                    f"SELECT id, search_text FROM {table}"))
+        else:
+            connection.execute(text(
+                f"INSERT INTO {index}(row_id, document) SELECT id, "
+                f"{_PG_CATALOG_DOCUMENT.format(v='search_text')} FROM {table}"))
+
+
+def uninstall_catalogs(connection):
+    """Remove the customer and product indexes and their triggers."""
+    for table, index in CATALOGS.items():
+        if connection.dialect.name == "sqlite":
+            statements = [f"DROP TRIGGER IF EXISTS {index}_{t}" for t in ("ai", "au", "ad")]
+        else:
+            statements = [f"DROP TRIGGER IF EXISTS {index}_row ON {table}",
+                          f"DROP FUNCTION IF EXISTS {index}_row()"]
+        for statement in statements + [f"DROP TABLE IF EXISTS {index}"]:
+            connection.execute(text(statement))
+
+
 def words(query):
     """The searchable words of what the user typed: folded, alphanumeric, at most a few."""
     # A word typed twice adds nothing to the match but doubles its cost.
     return list(dict.fromkeys(re.findall(r"[0-9a-z]+", fold(query))))[:MAX_WORDS]
 
 
-def _match(dialect, query_words):
-    """SQL selecting the ids of invoices matching every word prefix, and its parameter."""
+def _match(dialect, query_words, index=TABLE):
+    """SQL selecting the ids of rows matching every word prefix, and its parameter.
+
+    query_words come from words(): only [0-9a-z], so no FTS syntax can reach the engine.
+    """
     if dialect == "sqlite":
-        return (f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH :fts",
+        return (f"SELECT rowid FROM {index} WHERE {index} MATCH :fts",
                 " ".join(f'"{w}"*' for w in query_words))
-    return (f"SELECT invoice_id FROM {TABLE} WHERE document @@ to_tsquery('simple', :fts)",
+    key = "invoice_id" if index == TABLE else "row_id"
+    return (f"SELECT {key} FROM {index} WHERE document @@ to_tsquery('simple', :fts)",
             " & ".join(f"{w}:*" for w in query_words))
 
 
-def matching_ids(dialect, query_words):
-    """A SELECT of the invoice ids whose index holds a word starting with each of query_words."""
-    sql, expression = _match(dialect, query_words)
+def matching_ids(dialect, query_words, index=TABLE):
+    """A SELECT of the ids whose index holds a word starting with each of query_words."""
+    sql, expression = _match(dialect, query_words, index)
     return text(sql).bindparams(fts=expression)
 
 
-def few_ids(session, dialect, query_words):
-    """The matching ids when fewer than MANY match (reading stops there), else None."""
-    sql, expression = _match(dialect, query_words)
-    ids = session.execute(text(f"{sql} LIMIT {int(MANY)}"), {"fts": expression}).scalars().all()
-    return ids if len(ids) < MANY else None
+def few_ids(session, dialect, query_words, index=TABLE, many=MANY):
+    """The matching ids when fewer than many match (reading stops there), else None."""
+    sql, expression = _match(dialect, query_words, index)
+    ids = session.execute(text(f"{sql} LIMIT {int(many)}"), {"fts": expression}).scalars().all()
+    return ids if len(ids) < many else None
 
 
 def is_index_table(name):
     """True for the search tables (FTS5 adds shadow tables): not part of the models."""
-    return name == TABLE or name.startswith(TABLE + "_")
+    return any(name == t or name.startswith(t + "_") for t in (TABLE, *CATALOGS.values()))
 
 
 def include_name(name, type_, parent_names):

@@ -1,4 +1,6 @@
 """Clientes through the forms: every SAT rule with a valid and an invalid case (§1)."""
+import re
+
 import pytest
 
 from apunto_fact.customers.models import Customer
@@ -287,9 +289,16 @@ def test_pagination(app, user):
             db.session.add(c)
         db.session.commit()
     first = user.get("/clientes/").get_data(as_text=True)
-    assert "Página 1 de 2" in first and "CLIENTE 00" in first and "CLIENTE 29" not in first
-    second = user.get("/clientes/?page=2", headers={"HX-Request": "true"}).get_data(as_text=True)
-    assert "CLIENTE 29" in second
+    assert "CLIENTE 00" in first and "CLIENTE 24" in first and "CLIENTE 25" not in first
+    after = re.search(r'href="/clientes/\?despues=(\d+)"', first).group(1)
+    second = user.get(f"/clientes/?despues={after}",
+                      headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "CLIENTE 25" in second and "CLIENTE 29" in second and "CLIENTE 24" not in second
+    assert "Siguiente" not in second
+    before = re.search(r'href="/clientes/\?antes=(\d+)"', second).group(1)
+    back = user.get(f"/clientes/?antes={before}", headers={"HX-Request": "true"})
+    assert re.findall(r"CLIENTE \d\d", back.get_data(as_text=True)) == \
+        [f"CLIENTE {i:02d}" for i in range(25)]
 
 
 def test_live_check_rejects_unknown_trigger(user):

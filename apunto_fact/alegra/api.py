@@ -5,6 +5,7 @@ back; payloads are built by alegra/mapping.py. Nothing outside alegra/ writes an
 path. Sources for each shape: ../shared/reference/alegra-evidence.md (cited as in
 mapping.py: MX-CAT, SCHEMA, CLI, PYPI, CODE).
 """
+from ..timeutil import utcnow
 from . import mapping
 from .client import AlegraError
 from .client import unwrap_list
@@ -152,20 +153,70 @@ def list_invoices(client, contact_id, day):
     return client.list_all("/invoices", invoice_lookup(contact_id, day))
 
 
-def find_invoices_by_markers(client, lookup, markers):
+class InvoiceListings:
+    """Invoice listings read once per lookup and shared by every attempt searched in them.
+
+    Reconciling many invoices, those posted for the same contact on the same date share one
+    listing (every page) instead of listing it again each. A row without ``observations``
+    (evidence §3) is read in full once, and only when it could be under the lookup: a row
+    that shows another contact or date (a filter Alegra applied partially or ignored) is
+    not one of the attempts looked up there. Rows are only ever matched by marker.
+    """
+
+    def __init__(self, client):
+        self.client = client
+        self._rows = {}
+        self._full = {}
+        self._listed_at = {}
+
+    def find(self, lookup, markers):
+        """{marker: InvoiceInfo} of the invoices under lookup carrying one of markers."""
+        return {info.marker: info for info in self.rows(lookup) if info.marker in markers}
+
+    def listed_at(self, lookup):
+        """When the listing of lookup began (utcnow), or None before it is read."""
+        return self._listed_at.get(_key(lookup))
+
+    def rows(self, lookup):
+        """The mapped rows of lookup's listing, read on first use."""
+        key = _key(lookup)
+        if key not in self._rows:
+            started = utcnow()
+            listed = self.client.list_all("/invoices", lookup)
+            self._rows[key] = [self._readable(row, lookup) for row in listed]
+            self._listed_at[key] = started
+        return self._rows[key]
+
+    def _readable(self, row, lookup):
+        info = mapping.invoice_from_alegra(row)
+        if info.has_observations or not info.id or not _may_be_under(row, lookup):
+            return info
+        if info.id not in self._full:
+            self._full[info.id] = mapping.invoice_from_alegra(get_invoice(self.client, info.id))
+        return self._full[info.id]
+
+
+def _key(lookup):
+    return tuple(sorted((str(k), str(v)) for k, v in lookup.items()))
+
+
+def _may_be_under(row, lookup):
+    """False only when the row itself shows a contact or date other than the lookup's."""
+    client = row.get("client")
+    contact = client.get("id") if isinstance(client, dict) else client
+    if contact not in (None, "") and str(contact) != str(lookup.get("client_id")):
+        return False
+    day = str(row.get("date") or "")[:10]
+    return not day or day == str(lookup.get("date"))
+
+
+def find_invoices_by_markers(client, lookup, markers, listings=None):
     """{marker: InvoiceInfo} of the listed invoices carrying one of our markers (read only).
 
     List rows may or may not carry ``observations`` (evidence §3): a row without the
-    field is read in full before it is ruled out.
+    field is read in full before it is ruled out (see InvoiceListings).
     """
-    found = {}
-    for row in client.list_all("/invoices", lookup):
-        info = mapping.invoice_from_alegra(row)
-        if not info.has_observations and info.id:
-            info = mapping.invoice_from_alegra(get_invoice(client, info.id))
-        if info.marker in markers:
-            found[info.marker] = info
-    return found
+    return (listings or InvoiceListings(client)).find(lookup, markers)
 
 
 def find_invoice_by_marker(client, contact_id, day, marker):

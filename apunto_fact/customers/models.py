@@ -1,6 +1,7 @@
 """Customers (receptores) with every CFDI 4.0 field."""
 from ..catalog import AddressColumns
 from ..catalog import CatalogRecord
+from ..catalog import name_indexes
 from ..extensions import db
 from ..sat.catalogs import GENERIC_RFCS
 
@@ -15,6 +16,7 @@ class Customer(CatalogRecord, AddressColumns, db.Model):
         # One customer per RFC, except the generic ones (público en general, extranjero).
         db.Index("uq_customers_rfc_not_generic", "rfc", unique=True,
                  sqlite_where=db.text(_NOT_GENERIC), postgresql_where=db.text(_NOT_GENERIC)),
+        *name_indexes("customers"),
     )
     SEARCH_FIELDS = ("name", "rfc")
 

@@ -431,8 +431,12 @@ def fetch_files(invoice, client, info=None):
 
 
 # -- reading Alegra -----------------------------------------------------------------------
-def reconcile(invoice, client=None):
-    """Resolve stuck, unknown and pending-cancel invoices by reading Alegra; find duplicates."""
+def reconcile(invoice, client=None, listings=None):
+    """Resolve stuck, unknown and pending-cancel invoices by reading Alegra; find duplicates.
+
+    listings (api.InvoiceListings) lets several invoices share what was listed for their
+    customer and date: see reconcile_many.
+    """
     if invoice.status == STAMPING and not _maybe_alive(invoice):
         # The process that claimed it is gone: no waiting, read Alegra now.
         for attempt in invoice.attempts():
@@ -452,7 +456,7 @@ def reconcile(invoice, client=None):
         if invoice.status == CANCEL_PENDING:
             _resolve_cancel(client, invoice)
         elif invoice.status == UNKNOWN or _searchable(invoice):
-            _resolve_by_markers(client, invoice)
+            _resolve_by_markers(client, invoice, listings or api.InvoiceListings(client))
     except (AlegraError, crypto.KeyProblem, connection.NotConfigured) as exc:
         db.session.rollback()
         log.info("Invoice %s still unresolved: %s", invoice.id, exc)
@@ -466,18 +470,18 @@ def _maybe_alive(invoice):
                for a in open_attempts)
 
 
-def _past_grace(attempt):
+def _past_grace(attempt, at=None):
     sent = attempt.posted_at or attempt.started_at
-    return utcnow() - sent > timedelta(seconds=grace_seconds())
+    return (at or utcnow()) - sent > timedelta(seconds=grace_seconds())
 
 
-def _in_flight(attempt):
-    """Could Alegra still create a CFDI for this attempt?"""
+def _in_flight(attempt, seen_at=None):
+    """Could Alegra still create a CFDI for this attempt, as of the reading made at seen_at?"""
     if attempt.outcome not in (None, "unknown"):
         return False
     if attempt.posted_at is None and owner.sender_dead(attempt.owner, attempt.marker):
         return False  # its process died before posting: nothing was sent
-    return not _past_grace(attempt)
+    return not _past_grace(attempt, seen_at)
 
 
 def _searchable(invoice):
@@ -487,22 +491,32 @@ def _searchable(invoice):
                for a in invoice.attempts())
 
 
-def _find(client, invoice, attempts):
-    """{attempt: InvoiceInfo} for every attempt whose marker Alegra holds."""
-    by_marker = {a.marker: a for a in attempts}
+def _lookups(invoice, attempts):
+    """The listings (customer and date) under which these attempts' invoices would be."""
     params = [json.loads(text) for text in sorted({a.lookup for a in attempts if a.lookup})]
     if not params and invoice.customer is not None and invoice.customer.alegra_id:
         params = [api.invoice_lookup(invoice.customer.alegra_id, invoice.date)]
-    found = {}
-    for query in params:
-        for marker, info in api.find_invoices_by_markers(client, query, by_marker).items():
+    return params
+
+
+def _find(listings, invoice, attempts):
+    """({attempt: InvoiceInfo} for every attempt whose marker Alegra holds, when read).
+
+    "When" is the start of the oldest listing used: an attempt still in flight then may
+    have landed after it, so it is not "not found" on that reading.
+    """
+    by_marker = {a.marker: a for a in attempts}
+    found, seen_at = {}, utcnow()
+    for query in _lookups(invoice, attempts):
+        for marker, info in listings.find(query, by_marker).items():
             found[by_marker[marker]] = info
-    return found
+        seen_at = min(seen_at, listings.listed_at(query))
+    return found, seen_at
 
 
-def _resolve_by_markers(client, invoice):
+def _resolve_by_markers(client, invoice, listings):
     attempts = [a for a in invoice.attempts() if a.posted_at or a.outcome in (None, "unknown")]
-    found = _find(client, invoice, attempts)
+    found, seen_at = _find(listings, invoice, attempts)
     stamped = {a: i for a, i in found.items()
                if i.uuid and i.state in (mapping.S_STAMPED, mapping.S_CANCEL_PROCESS,
                                          mapping.S_CANCELLED)}
@@ -528,7 +542,7 @@ def _resolve_by_markers(client, invoice):
         for attempt in rejected:
             sync.void_leftover(client, found[attempt])
         return
-    waiting = [a for a in attempts if _in_flight(a)]
+    waiting = [a for a in attempts if _in_flight(a, seen_at)]
     if waiting:
         until = max((a.posted_at or a.started_at) for a in waiting) + timedelta(
             seconds=grace_seconds())
@@ -723,6 +737,24 @@ def pending():
         Invoice.status.in_(documents.states.IN_PROGRESS) | Invoice.id.in_(late) |
         Invoice.id.in_(voids)
     ).order_by(Invoice.id).all()
+
+
+def reconcile_many(invoices=None):
+    """Reconcile invoices (pending() by default) in one pass; return them.
+
+    Invoices posted for the same customer on the same date share one listing (all its
+    pages): 50 unknown invoices of 5 customers cost 5 listings, not 50. Each invoice is then
+    resolved exactly as reconcile(invoice) resolves it alone, by its own attempt markers.
+    """
+    invoices = pending() if invoices is None else invoices
+    try:
+        listings = api.InvoiceListings(connection.make_client())
+    except (crypto.KeyProblem, connection.NotConfigured) as exc:
+        log.info("Reconcile skipped: %s", exc)
+        return invoices
+    for invoice in invoices:
+        reconcile(invoice, listings=listings)
+    return invoices
 
 
 def missing_files():

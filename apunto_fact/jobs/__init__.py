@@ -106,6 +106,7 @@ def init_app(app):
         app.config["JOBS_REDIS_URL"] = os.environ["APUNTO_JOBS_REDIS_URL"]
     app.extensions["jobs"] = Jobs(app)
     app.extensions["jobs"].huey.immediate = bool(app.config["JOBS_IMMEDIATE"])
+    app.add_template_global(work.files_progress)  # Inicio: missing XML/PDF downloads
 
 
 def queue():

@@ -341,6 +341,13 @@ def discardable(payment):
         a.outcome not in (None, "unknown") for a in payment.attempts())
 
 
+def missing_files():
+    """Payments with a REP whose XML or PDF is not archived yet (the queue's sweep fetches)."""
+    return db.session.query(Payment).filter(
+        Payment.status.in_((STAMPED, CANCEL_PENDING, CANCELLED)), Payment.alegra_id.isnot(None),
+        Payment.xml_path.is_(None) | Payment.pdf_path.is_(None)).order_by(Payment.id).all()
+
+
 def pending():
     """Payments that reconcile should look at."""
     return db.session.query(Payment).filter(

@@ -1,5 +1,6 @@
 """Products and services with their SAT keys and taxes."""
 from ..catalog import CatalogRecord
+from ..catalog import name_indexes
 from ..dbtypes import Money
 from ..extensions import db
 
@@ -8,6 +9,7 @@ class Product(CatalogRecord, db.Model):
     """A product or service of the catalog."""
 
     __tablename__ = "products"
+    __table_args__ = name_indexes("products")
     SEARCH_FIELDS = ("name", "sku", "clave_prod_serv")
 
     id = db.Column(db.Integer, primary_key=True)

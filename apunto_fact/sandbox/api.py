@@ -20,7 +20,7 @@ DEFAULT_LIMITS = {"number-templates": 10}
 # The readings of what the evidence leaves open (alegra-evidence.md §2–§3), one switch each;
 # POST /_sandbox/faults sets them, {"clear": true} restores these defaults.
 READINGS = {
-    "filters": ("exact", "partial", "ignored"),          # ?reference= / ?identification=
+    "filters": ("exact", "partial", "ignored"),  # ?reference= ?identification= ?client_id= ?date=
     "number_template": ("object", "array"),              # numberTemplate in invoice bodies
     "rejected_leaves_invoice": (False, True),            # a 3051 stamp saves the invoice?
     "cancel_in_process": ("waiting", "accepted"),        # emissionStatus while cancelling

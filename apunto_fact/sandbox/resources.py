@@ -81,14 +81,15 @@ def _id_of(value):
     return str(value.get("id")) if isinstance(value, dict) else str(value)
 
 
-def _filter(rows, field, wanted):
+def _filter(rows, field, wanted, value=None):
     """A lookup filter under the reading in force: exact, partial (contains) or ignored."""
     mode = settings()["filters"]
+    value = value or (lambda r: str(r.get(field) or ""))
     if mode == "ignored":
         return rows
     if mode == "partial":
-        return [r for r in rows if wanted.lower() in str(r.get(field) or "").lower()]
-    return [r for r in rows if str(r.get(field) or "") == wanted]
+        return [r for r in rows if wanted.lower() in value(r).lower()]
+    return [r for r in rows if value(r) == wanted]
 
 
 # -- contacts ---------------------------------------------------------------------------------
@@ -517,10 +518,12 @@ def list_invoices():
     """List invoices: client_id, date, status, numberTemplate_fullNumber and query filters."""
     args = request.args
     rows = [_settle_cancellation(r) for r in store().all("invoices")]
+    # client_id and date exist (CLI); how exactly they match is played like every lookup.
     if args.get("client_id"):
-        rows = [r for r in rows if r["client"]["id"] == args["client_id"]]
+        rows = _filter(rows, "client_id", args["client_id"],
+                       value=lambda r: str(r["client"]["id"]))
     if args.get("date"):
-        rows = [r for r in rows if r["date"] == args["date"]]
+        rows = _filter(rows, "date", args["date"])
     if args.get("status"):
         rows = [r for r in rows if r["status"] == args["status"]]
     if args.get("numberTemplate_fullNumber"):
