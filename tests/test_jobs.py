@@ -48,12 +48,15 @@ def test_a_queue_worker_archives_missing_files(invoicing, app):
 
 
 def test_the_queue_lives_in_the_instance_folder_unless_redis_is_configured(app, monkeypatch):
-    huey = app.extensions["jobs"].huey
+    from apunto_fact import create_app
+    monkeypatch.delenv("APUNTO_JOBS_REDIS_URL", raising=False)
+    config = {**app.config, "INSTANCE_PATH": app.instance_path}
+    config.pop("JOBS_REDIS_URL", None)
+    huey = create_app(config).extensions["jobs"].huey
     assert type(huey).__name__ == "SqliteHuey"
     assert huey.storage.filename == os.path.join(app.instance_path, "jobs.sqlite")
     monkeypatch.setenv("APUNTO_JOBS_REDIS_URL", "redis://127.0.0.1:6399/0")
-    from apunto_fact import create_app
-    other = create_app({**app.config, "INSTANCE_PATH": app.instance_path})
+    other = create_app(config)
     assert type(other.extensions["jobs"].huey).__name__ == "RedisHuey"
 
 

@@ -1,0 +1,164 @@
+"""The scaled-out installation, as `make run-scaled` starts it: two server processes (gunicorn)
+and two queue workers on PostgreSQL and Redis, with the sandbox over HTTP. Runs in
+scripts/test-scaled.sh (APUNTO_TEST_SCALED=1)."""
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from collections import Counter
+
+import psutil
+import pytest
+import requests
+
+from apunto_fact import jobs
+from apunto_fact.extensions import db
+from conftest import TEST_DATABASE_URL
+from conftest import sandbox_calls
+from conftest import set_faults
+from test_stamping_integrity import HttpUser
+from test_stamping_integrity import _free_port
+from test_stamping_integrity import wait_for
+
+pytestmark = pytest.mark.scaled
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+INVOICES = 12
+
+
+class Stack:
+    """scripts/run_scaled.py in a subprocess: its URL, access log (with the pid that served
+    each request) and the processes it started."""
+
+    def __init__(self, app, sandbox, redis_server, folder):
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.access_log = folder / "access.log"
+        self.output = folder / "run-scaled.log"
+        env = {**os.environ, "APUNTO_INSTANCE_PATH": app.instance_path,
+               "APUNTO_DATABASE_URL": TEST_DATABASE_URL,
+               "APUNTO_JOBS_REDIS_URL": redis_server.url, "APUNTO_SANDBOX_URL": sandbox.url,
+               "SECRET_KEY": app.config["SECRET_KEY"],
+               "GUNICORN_CMD_ARGS": f"--access-logfile {self.access_log} "
+                                    "--access-logformat '%(p)s %(m)s %(U)s %(s)s'"}
+        with open(self.output, "wb") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, os.path.join(ROOT, "scripts", "run_scaled.py"), "--port",
+                 str(self.port), "--servers", "2", "--workers", "2"], cwd=ROOT, env=env,
+                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        ready = wait_for(lambda: self._answers() or self.process.poll() is not None,
+                         timeout=120, step=0.2)
+        assert ready and self.process.poll() is None, self.log()
+
+    def _answers(self):
+        try:
+            return requests.get(f"{self.base}/entrar", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def log(self):
+        return self.output.read_text(errors="replace")
+
+    def processes(self, kind):
+        """Live processes of the stack: "server" (gunicorn's workers) or "worker"."""
+        found = []
+        for child in psutil.Process(self.process.pid).children(recursive=True):
+            try:
+                command = " ".join(child.cmdline())
+                parent = child.parent()
+            except psutil.NoSuchProcess:
+                continue
+            if kind == "worker" and re.search(r"flask worker", command):
+                found.append(child)
+            if kind == "server" and "gunicorn" in command and parent.pid != self.process.pid:
+                found.append(child)
+        return found
+
+    def pids_that_served(self, pattern):
+        counts = Counter()
+        for line in self.access_log.read_text().splitlines():
+            pid, method, path, status = line.split(" ")[:4]
+            if re.fullmatch(pattern, f"{method} {path}"):
+                counts[(int(pid.strip("<>")), status)] += 1
+        return counts
+
+    def stop(self):
+        """Ctrl+C for the launcher: every process ends; return the launcher's exit code."""
+        everyone = psutil.Process(self.process.pid).children(recursive=True)
+        self.process.send_signal(signal.SIGINT)
+        code = self.process.wait(timeout=180)
+        gone, alive = psutil.wait_procs(everyone, timeout=30)
+        for straggler in alive:
+            straggler.kill()
+        return code, alive
+
+
+@pytest.fixture
+def stack(invoicing, app, sandbox, redis_server, tmp_path):
+    if not (TEST_DATABASE_URL or "").startswith("postgresql"):
+        pytest.fail("La prueba de varias instancias corre sobre PostgreSQL: "
+                    "scripts/test-scaled.sh (make test-scaled).", pytrace=False)
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    running = Stack(app, sandbox, redis_server, tmp_path)
+    yield running
+    code, alive = running.stop()
+    assert (code, alive) == (0, []), running.log()
+
+
+def _stamp(user, invoicing, invoice_id, version, answers):
+    data = {**invoicing.form(), "version": str(version)}
+    reply = user.post(f"/facturas/{invoice_id}/timbrar", data, timeout=120)
+    answers.append(reply.status_code)
+
+
+def test_two_servers_stamp_concurrently_each_invoice_once(invoicing, app, sandbox, stack):
+    """Every draft is pressed twice at once from two users on fresh connections (so both
+    server processes take clicks): one CFDI per invoice, 0 × 429 under the shared budget."""
+    ids = [invoicing.draft() for _ in range(INVOICES)]
+    versions = {invoice_id: invoicing.version(invoice_id) for invoice_id in ids}
+    set_faults(sandbox, rate_limit=150, window=60)  # a fresh Alegra minute
+    users = [HttpUser(stack.base) for _ in range(2)]
+    for user in users:
+        user.http.headers["Connection"] = "close"  # each click may land on either process
+    answers = []
+    clicks = [threading.Thread(target=_stamp, args=(user, invoicing, invoice_id,
+                                                     versions[invoice_id], answers))
+              for invoice_id in ids for user in users]
+    for click in clicks:
+        click.start()
+    for click in clicks:
+        click.join()
+
+    assert len(answers) == 2 * INVOICES and set(answers) <= {200, 409}, answers
+    stamped = {invoice_id: invoicing.invoice(invoice_id) for invoice_id in ids}
+    assert {invoice.status for invoice in stamped.values()} == {"stamped"}
+    cfdis = Counter(row["id"] for row in invoicing.sandbox_invoices())
+    assert {invoice.alegra_id for invoice in stamped.values()} == set(cfdis)
+    assert set(cfdis.values()) == {1}
+    calls = sandbox_calls(sandbox)["calls"]
+    assert calls.get("POST /invoices") == INVOICES
+    assert not any(key.endswith("429") for key in calls), calls
+    served = stack.pids_that_served(r"POST /facturas/\d+/timbrar")
+    assert len({pid for pid, _ in served}) == 2, served
+
+
+def test_a_worker_killed_leaves_the_queue_to_the_others(invoicing, app, sandbox, stack):
+    """Servers and workers share one queue in Redis: a sweep queued here is done by a worker
+    process; after kill -9 of one worker the next sweep is still done (and it is restarted)."""
+    workers = stack.processes("worker")
+    assert len(workers) == 2, stack.log()
+    with app.app_context():
+        first = jobs.queue().sweep()
+    assert first.get(blocking=True, timeout=60) == {
+        "checked": 0, "archived": 0, "files_pending": 0}
+    workers[0].kill()
+    with app.app_context():
+        second = jobs.queue().sweep()
+    assert second.get(blocking=True, timeout=60) == {
+        "checked": 0, "archived": 0, "files_pending": 0}
+    assert wait_for(lambda: len(stack.processes("worker")) == 2, timeout=60), stack.log()
+    assert "El trabajador 1 terminó (código -9); se inicia de nuevo." in stack.log()
