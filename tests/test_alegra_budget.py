@@ -115,3 +115,64 @@ def test_no_request_thread_sleeps_for_alegra_when_the_budget_is_spent(invoicing,
     assert invoicing.invoice(invoice_id).status == "draft"  # nothing sent: still editable
     assert status.status_code == 200
     assert re.search(r"intenta de nuevo en (4\d|50) s", status.get_data(as_text=True).lower())
+
+
+@pytest.fixture
+def waitress_server(invoicing, app):
+    """The app behind waitress (8 request threads named waitress-N), as `flask serve` runs it."""
+    from waitress import create_server
+    server = create_server(app, host="127.0.0.1", port=0, threads=8)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}"
+    server.close()
+    thread.join(timeout=30)
+
+
+def test_budget_spent_stamp_clicks_over_http_never_sleep_a_request_thread(
+        invoicing, app, sandbox, waitress_server, monkeypatch):
+    """8 users press Timbrar at once with Alegra's minute spent while another browses: every
+    sleep for the budget happens outside waitress's request threads, and browsing answers."""
+    from test_stamping_integrity import HttpUser
+    slept_in = []
+    original_init = Budget.__init__
+
+    def recording_init(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        real = self.sleep
+
+        def sleep(seconds):
+            slept_in.append(threading.current_thread().name)
+            real(seconds)
+        self.sleep = sleep
+    monkeypatch.setattr(Budget, "__init__", recording_init)
+    ids = [invoicing.draft() for _ in range(8)]
+    versions = {invoice_id: invoicing.version(invoice_id) for invoice_id in ids}
+    with app.test_request_context():
+        from apunto_fact.settings import alegra
+        alegra.make_client().budget.observe(remaining=0, reset_seconds=50)
+    before = sandbox_calls(sandbox)["total"]
+    stampers = [HttpUser(waitress_server) for _ in ids]
+    browser = HttpUser(waitress_server)
+    answers, pages = {}, []
+
+    def press(user, invoice_id):
+        data = {**invoicing.form(), "version": str(versions[invoice_id])}
+        answers[invoice_id] = user.post(f"/facturas/{invoice_id}/timbrar", data)
+
+    clicks = [threading.Thread(target=press, args=(user, invoice_id))
+              for user, invoice_id in zip(stampers, ids)]
+    for click in clicks:
+        click.start()
+    while any(click.is_alive() for click in clicks) or len(pages) < 5:
+        pages.append(browser.http.get(f"{waitress_server}/facturas/", timeout=30).status_code)
+    for click in clicks:
+        click.join()
+
+    assert [name for name in slept_in if name.startswith("waitress")] == []
+    assert set(pages) == {200}
+    assert {reply.status_code for reply in answers.values()} == {200}
+    for reply in answers.values():
+        assert re.search(r"intenta de nuevo en (4\d|50) s", reply.text.lower()), reply.text[:500]
+    assert sandbox_calls(sandbox)["total"] == before  # nothing reached Alegra
+    assert {invoicing.invoice(invoice_id).status for invoice_id in ids} == {"draft"}
