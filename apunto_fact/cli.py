@@ -261,6 +261,9 @@ def worker(threads, periodic):
                f"tareas periódicas {'aquí' if periodic else 'en otro trabajador'}. "
                "Ctrl+C termina lo que está haciendo y sale.")
     sys.stdout.flush()
+    # A stamp whose process died (a killed worker or server) is resolved by reading Alegra
+    # when a worker starts, as `serve` does; reconcile only touches attempts of dead senders.
+    _recover_in_background(app)
     consumer.run()
     click.echo("El trabajador de la cola se detuvo.")
 
