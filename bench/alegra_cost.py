@@ -1,6 +1,5 @@
 """Alegra requests per stamped invoice, and bulk stamping under the 150/min limit."""
 import datetime
-import os
 import tempfile
 import time
 
@@ -10,26 +9,18 @@ from apunto_fact.invoices import service as invoices
 from apunto_fact.invoices import stamping
 from apunto_fact.invoices.forms import InvoiceForm
 from apunto_fact.invoices.models import Invoice
-from apunto_fact.sandbox.server import SandboxServer
 
-from .harness import signed_in_client
+from .harness import SANDBOX_EMAIL as EMAIL  # noqa: F401 - budget_spent signs in as this user
+from .harness import sandbox_connected
 
-EMAIL, TOKEN = "bench@sandbox.apunto.mx", "bench-token"
 LIMIT = 150
 
 
 def _setup(folder, rate_limit=LIMIT):
-    sandbox = SandboxServer(os.path.join(folder, "sandbox.sqlite"), email=EMAIL, token=TOKEN,
-                            rate_limit=rate_limit).start()
-    app, client = signed_in_client(folder, ALEGRA_SANDBOX_URL=sandbox.url, SANDBOX_EMAIL=EMAIL,
-                                   SANDBOX_TOKEN=TOKEN)
-    from conftest import Browserless
     from conftest import COMPANY
     from conftest import CUSTOMER
     from conftest import PRODUCT
-    user = Browserless(client)
-    user.get("/")
-    user.post("/configuracion/integraciones/alegra/demo", htmx=True)
+    sandbox, app, user = sandbox_connected(folder, rate_limit=rate_limit)
     user.post("/configuracion/integraciones/alegra/estado", htmx=True)
     user.post("/configuracion/facturacion", COMPANY, htmx=True)
     user.post("/clientes/nuevo", CUSTOMER, htmx=True)

@@ -1,17 +1,14 @@
 """Exporting a month of 5,000 invoices through the real server: time and peak memory."""
 import datetime
 import os
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
 
-import requests
 from sqlalchemy import update
 
 from .harness import signed_in_client
-from .memory import _free_port
+from .http import Server
 
 COUNT = int(os.environ.get("BENCH_ARCHIVE_COUNT", "5000"))
 TARGET_SECONDS = 120
@@ -56,11 +53,6 @@ def _month_of_files(app, folder, month_start):
     db.session.commit()
 
 
-def _peak_kb(pid):
-    with open(f"/proc/{pid}/status", encoding="ascii") as fh:
-        return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM"))
-
-
 def run():
     """Return the result row of exporting a month of COUNT invoices."""
     if not os.path.exists("/proc/self/status"):
@@ -71,38 +63,19 @@ def run():
         app, _ = signed_in_client(folder)
         with app.app_context():
             _month_of_files(app, folder, month_start)
-        port = _free_port()
-        env = {**os.environ, "APUNTO_INSTANCE_PATH": folder, "SECRET_KEY": "bench"}
-        server = subprocess.Popen([sys.executable, "-m", "flask", "--app", "apunto_fact", "serve",
-                                   "--no-sandbox", "--port", str(port)], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            base = f"http://127.0.0.1:{port}"
-            for _ in range(200):
-                try:
-                    requests.get(base + "/entrar", timeout=1)
-                    break
-                except requests.ConnectionError:
-                    time.sleep(0.1)
-            session = requests.Session()
-            page = session.get(base + "/entrar").text
-            token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-            session.post(base + "/entrar", data={"csrf_token": token, "username": "duena",
-                                                 "password": "contraseña-segura"})
-            session.get(base + "/facturas/")
-            before = _peak_kb(server.pid)
+        with Server(folder) as server:
+            session = server.session()
+            session.get(server.base + "/facturas/")
+            before = server.peak_kb()
             started = time.monotonic()
             size = 0
-            with session.get(base + f"/archivo/mes?mes={month_start:%Y-%m}", stream=True,
-                             timeout=600) as response:
+            with session.get(server.base + f"/archivo/mes?mes={month_start:%Y-%m}",
+                             stream=True, timeout=600) as response:
                 response.raise_for_status()
                 for chunk in response.iter_content(256 * 1024):
                     size += len(chunk)
             elapsed = time.monotonic() - started
-            growth = (_peak_kb(server.pid) - before) / 1024
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+            growth = (server.peak_kb() - before) / 1024
     ok = elapsed <= TARGET_SECONDS and growth <= TARGET_GROWTH_MB
     return [{"what": f"Exportar un mes de {COUNT:,} facturas (ZIP de {size / 2**20:.0f} MB "
                      f"por HTTP)",

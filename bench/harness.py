@@ -20,3 +20,21 @@ def signed_in_client(folder, **config):
     client = app.test_client()
     Browserless(client).create_owner()
     return app, client
+
+
+SANDBOX_EMAIL, SANDBOX_TOKEN = "bench@sandbox.apunto.mx", "bench-token"
+
+
+def sandbox_connected(folder, **sandbox_options):
+    """(sandbox, app, user): a local Alegra sandbox and an owner connected to it in demo mode."""
+    from apunto_fact.sandbox.server import SandboxServer
+    from conftest import Browserless
+
+    sandbox = SandboxServer(os.path.join(folder, "sandbox.sqlite"), email=SANDBOX_EMAIL,
+                            token=SANDBOX_TOKEN, **sandbox_options).start()
+    app, client = signed_in_client(folder, ALEGRA_SANDBOX_URL=sandbox.url,
+                                   SANDBOX_EMAIL=SANDBOX_EMAIL, SANDBOX_TOKEN=SANDBOX_TOKEN)
+    user = Browserless(client)
+    user.get("/")
+    user.post("/configuracion/integraciones/alegra/demo", htmx=True)
+    return sandbox, app, user

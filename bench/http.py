@@ -54,8 +54,8 @@ class Server:
         self.cookie = self.login()
         return self
 
-    def login(self, username="duena"):
-        """Sign in through the login form; return the Cookie header of the session."""
+    def session(self, username="duena"):
+        """A requests.Session signed in through the login form (its .csrf is the token)."""
         session = requests.Session()
         # Flask-Login ties the session to the browser's identity: the users send this too.
         session.headers["User-Agent"] = USER_AGENT
@@ -64,7 +64,17 @@ class Server:
         response = session.post(self.base + "/entrar", allow_redirects=False, data={
             "csrf_token": token, "username": username, "password": PASSWORD})
         assert response.status_code in (302, 303), response.status_code
-        return "; ".join(f"{k}={v}" for k, v in session.cookies.items())
+        session.csrf = token
+        return session
+
+    def login(self, username="duena"):
+        """Sign in through the login form; return the Cookie header of the session."""
+        return "; ".join(f"{k}={v}" for k, v in self.session(username).cookies.items())
+
+    def peak_kb(self):
+        """The server process's peak resident memory (VmHWM), in KiB."""
+        with open(f"/proc/{self.process.pid}/status", encoding="ascii") as fh:
+            return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM"))
 
     def __exit__(self, *exc):
         self.process.terminate()

@@ -1,29 +1,17 @@
 """Alegra requests per REP: the account's first (reads the bank accounts) and steady state."""
 import datetime
-import os
 import re
 import tempfile
 
-from apunto_fact.sandbox.server import SandboxServer
-
-from .alegra_cost import EMAIL
-from .alegra_cost import TOKEN
 from .alegra_cost import _reset
 from .alegra_cost import _stats
-from .harness import signed_in_client
+from .harness import sandbox_connected
 
 
 def _setup(folder):
-    from conftest import Browserless
     from conftest import Invoicing
 
-    sandbox = SandboxServer(os.path.join(folder, "sandbox.sqlite"), email=EMAIL,
-                            token=TOKEN).start()
-    app, client = signed_in_client(folder, ALEGRA_SANDBOX_URL=sandbox.url, SANDBOX_EMAIL=EMAIL,
-                                   SANDBOX_TOKEN=TOKEN)
-    user = Browserless(client)
-    user.get("/")
-    user.post("/configuracion/integraciones/alegra/demo", htmx=True)
+    sandbox, app, user = sandbox_connected(folder)
     return sandbox, Invoicing(user, app, sandbox)
 
 

@@ -1,4 +1,5 @@
 """Fixtures: the app on a migrated temp database, and the Alegra sandbox over real HTTP."""
+import contextlib
 import os
 import re
 import shutil
@@ -133,6 +134,18 @@ def assert_cfdis_obey_the_sat(server):
     seen = server.__dict__.setdefault("_checked_xml", set())
     failures = check_store(server.app.extensions["sandbox"]["store"], seen)
     assert failures == [], failures
+
+
+@contextlib.contextmanager
+def private_sandbox(folder, **options):
+    """A sandbox with a fresh account for one test; its CFDIs are checked against the SAT."""
+    server = SandboxServer(str(folder / "sandbox.sqlite"), email=SANDBOX_EMAIL,
+                           token=SANDBOX_TOKEN, **options).start()
+    try:
+        yield server
+        assert_cfdis_obey_the_sat(server)
+    finally:
+        server.stop()
 
 
 @pytest.fixture
@@ -388,6 +401,16 @@ class Invoicing:
             invoice = db.session.get(Invoice, invoice_id)
             db.session.expunge(invoice)
             return invoice
+
+    def stamped(self, metodo="PPD", quantity="1"):
+        """A stamped invoice of one product line (PPD: pagada en parcialidades)."""
+        header = {"metodo_pago": metodo, "forma_pago": "99" if metodo == "PPD" else "03"}
+        lines = [{"product_id": self.product_ids[0], "quantity": quantity}]
+        invoice_id = self.draft(lines=lines, **header)
+        self.stamp(invoice_id, lines=lines, **header)
+        invoice = self.invoice(invoice_id)
+        assert invoice.status == "stamped", invoice.problem_message
+        return invoice
 
     def sandbox_invoices(self):
         return self.sandbox.app.extensions["sandbox"]["store"].all("invoices")

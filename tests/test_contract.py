@@ -10,7 +10,6 @@ import requests
 
 import conftest
 from apunto_fact.alegra import mapping
-from apunto_fact.sandbox.server import SandboxServer
 from conftest import SANDBOX_CONTROL
 from conftest import SANDBOX_EMAIL
 from conftest import SANDBOX_TOKEN
@@ -23,11 +22,8 @@ HX = {"HX-Request": "true"}
 @pytest.fixture
 def own_sandbox(tmp_path):
     """A sandbox with a fresh account for this test only."""
-    server = SandboxServer(str(tmp_path / "sandbox.sqlite"), email=SANDBOX_EMAIL,
-                           token=SANDBOX_TOKEN).start()
-    yield server
-    conftest.assert_cfdis_obey_the_sat(server)
-    server.stop()
+    with conftest.private_sandbox(tmp_path) as server:
+        yield server
 
 
 @pytest.fixture

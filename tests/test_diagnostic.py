@@ -2,7 +2,6 @@
 import pytest
 
 import conftest
-from apunto_fact.sandbox.server import SandboxServer
 from conftest import SANDBOX_EMAIL
 from conftest import SANDBOX_TOKEN
 from conftest import sandbox_calls
@@ -27,11 +26,8 @@ def profile():
 
 @pytest.fixture
 def own_sandbox(tmp_path, profile):
-    server = SandboxServer(str(tmp_path / "sandbox.sqlite"), email=SANDBOX_EMAIL,
-                           token=SANDBOX_TOKEN, profile=profile).start()
-    yield server
-    conftest.assert_cfdis_obey_the_sat(server)
-    server.stop()
+    with conftest.private_sandbox(tmp_path, profile=profile) as server:
+        yield server
 
 
 @pytest.fixture

@@ -18,16 +18,6 @@ from conftest import set_faults
 PAGOS = "{http://www.sat.gob.mx/Pagos20}"
 
 
-def stamped(invoicing, metodo="PPD", quantity="1"):
-    header = {"metodo_pago": metodo, "forma_pago": "99" if metodo == "PPD" else "03"}
-    lines = [{"product_id": invoicing.product_ids[0], "quantity": quantity}]
-    invoice_id = invoicing.draft(lines=lines, **header)
-    invoicing.stamp(invoice_id, lines=lines, **header)
-    invoice = invoicing.invoice(invoice_id)
-    assert invoice.status == "stamped", invoice.problem_message
-    return invoice
-
-
 def form_token(invoicing, query):
     html = invoicing.user.get(f"/pagos/nuevo?{query}").get_data(as_text=True)
     return re.search(r'name="form_token" value="([^"]+)"', html).group(1)
@@ -61,7 +51,7 @@ def rep_of(invoicing, payment):
 
 
 def test_invoice_shows_balance_and_two_partial_payments_end_at_zero(invoicing, app):
-    invoice = stamped(invoicing)
+    invoice = invoicing.stamped()
     page = invoicing.user.get(f"/facturas/{invoice.id}").get_data(as_text=True)
     assert 'id="balance-pending">$1,160.00' in page and "Registrar pago" in page
     first = register(invoicing, [(invoice, "600.00")])
@@ -86,7 +76,7 @@ def test_invoice_shows_balance_and_two_partial_payments_end_at_zero(invoicing, a
 
 
 def test_one_payment_over_three_invoices_is_one_rep(invoicing, sandbox, app):
-    invoices = [stamped(invoicing, quantity=q) for q in ("1", "2", "3")]
+    invoices = [invoicing.stamped(quantity=q) for q in ("1", "2", "3")]
     sandbox_control(sandbox, "stats/reset")
     response = register(invoicing, [(i, i.total) for i in invoices])
     assert response.status_code == 200, response.get_data(as_text=True)[:2000]
@@ -99,7 +89,7 @@ def test_one_payment_over_three_invoices_is_one_rep(invoicing, sandbox, app):
 
 
 def test_steady_state_rep_costs_one_request(invoicing, sandbox):
-    invoice = stamped(invoicing)
+    invoice = invoicing.stamped()
     register(invoicing, [(invoice, "100.00")])
     sandbox_control(sandbox, "stats/reset")
     register(invoicing, [(invoice, "100.00")])
@@ -126,19 +116,19 @@ def _refusal(invoicing, app, field, text, applications, **fields):
     ("amount", "CRP20217", {"amount": "100.00"}),
 ])
 def test_each_refusal_is_shown_at_its_field(invoicing, sandbox, app, field, text, fields):
-    invoice = stamped(invoicing)
+    invoice = invoicing.stamped()
     _refusal(invoicing, app, field, text, [(invoice, "600.00")], **fields)
     assert "POST /payments" not in sandbox_calls(sandbox)["calls"]
 
 
 def test_overpayment_is_refused_at_the_invoice(invoicing, sandbox, app):
-    invoice = stamped(invoicing)
+    invoice = invoicing.stamped()
     _refusal(invoicing, app, f"apply-{invoice.id}", "CRP20244", [(invoice, "1160.01")])
 
 
 @pytest.mark.parametrize("kind", ["PUE", "cancelled"])
 def test_pue_and_cancelled_invoices_are_refused(invoicing, sandbox, app, kind):
-    invoice = stamped(invoicing, metodo="PUE" if kind == "PUE" else "PPD")
+    invoice = invoicing.stamped(metodo="PUE" if kind == "PUE" else "PPD")
     if kind == "cancelled":
         invoicing.user.post(f"/facturas/{invoice.id}/cancelar", {"motive": "02"}, htmx=True)
         assert invoicing.invoice(invoice.id).status == "cancelled"
@@ -151,7 +141,7 @@ def test_pue_and_cancelled_invoices_are_refused(invoicing, sandbox, app, kind):
 
 
 def test_two_tabs_posting_the_same_form_register_one_payment(invoicing, sandbox, app):
-    invoice = stamped(invoicing)
+    invoice = invoicing.stamped()
     store = sandbox.app.extensions["sandbox"]["store"]
     before = len(store.all("payments"))
     token = form_token(invoicing, f"factura={invoice.id}")
@@ -164,7 +154,7 @@ def test_two_tabs_posting_the_same_form_register_one_payment(invoicing, sandbox,
 
 
 def test_timeout_after_stamping_resolves_to_one_rep_by_reading(invoicing, sandbox, app):
-    invoice = stamped(invoicing)
+    invoice = invoicing.stamped()
     store = sandbox.app.extensions["sandbox"]["store"]
     before = len(store.all("payments"))
     set_faults(sandbox, rules=[{"method": "POST", "path": "/payments",
@@ -180,7 +170,7 @@ def test_timeout_after_stamping_resolves_to_one_rep_by_reading(invoicing, sandbo
 
 
 def test_unknown_rep_is_verified_by_reading_and_never_posted_again(invoicing, sandbox, app):
-    invoice = stamped(invoicing)
+    invoice = invoicing.stamped()
     # Lost answer AND the immediate read fails: the payment stays «por verificar».
     set_faults(sandbox, rules=[{"method": "POST", "path": "/payments",
                                 "action": "commit_then_drop"},
@@ -197,7 +187,7 @@ def test_unknown_rep_is_verified_by_reading_and_never_posted_again(invoicing, sa
 
 
 def test_reading_where_post_only_registers_stamps_that_same_payment(invoicing, sandbox, app):
-    invoice = stamped(invoicing)
+    invoice = invoicing.stamped()
     sandbox_control(sandbox, "payments", {"stamp_on_post": False})
     try:
         register(invoicing, [(invoice, "1160.00")])
@@ -210,7 +200,7 @@ def test_reading_where_post_only_registers_stamps_that_same_payment(invoicing, s
 
 
 def test_invoice_with_a_rep_cannot_be_cancelled_until_the_rep_is(invoicing, sandbox, app):
-    invoice = stamped(invoicing)
+    invoice = invoicing.stamped()
     register(invoicing, [(invoice, "100.00")])
     payment = last_payment(app)
     refused = invoicing.user.post(f"/facturas/{invoice.id}/cancelar", {"motive": "02"},
@@ -228,7 +218,7 @@ def test_invoice_with_a_rep_cannot_be_cancelled_until_the_rep_is(invoicing, sand
 
 
 def test_pending_view_and_home_mark_for_last_months_payments(invoicing, sandbox, app):
-    invoice = stamped(invoicing)
+    invoice = invoicing.stamped()
     set_faults(sandbox, rules=[{"method": "POST", "path": "/payments", "status": 400,
                                 "body": {"code": 400, "message": "Servicio no disponible"}}])
     register(invoicing, [(invoice, "100.00")])
@@ -249,7 +239,7 @@ def test_rep_is_in_the_months_archive(invoicing, app):
     import csv
     import io
     import zipfile
-    invoice = stamped(invoicing)
+    invoice = invoicing.stamped()
     register(invoicing, [(invoice, "300.00")])
     payment = last_payment(app)
     month = date.today().strftime("%Y-%m")
@@ -262,7 +252,7 @@ def test_rep_is_in_the_months_archive(invoicing, app):
 
 
 def test_rep_is_sent_by_email_once(invoicing, sandbox, app):
-    invoice = stamped(invoicing)
+    invoice = invoicing.stamped()
     register(invoicing, [(invoice, "300.00")])
     payment = last_payment(app)
     page = invoicing.user.get(f"/pagos/{payment.id}").get_data(as_text=True)
@@ -279,7 +269,7 @@ def test_two_registrations_at_once_cannot_overpay(invoicing, sandbox, app):
     import threading
     from apunto_fact.customers.models import Customer
     from apunto_fact.payments import service
-    invoice = stamped(invoicing)
+    invoice = invoicing.stamped()
     outcomes, barrier = [], threading.Barrier(2)
 
     def press(token):
@@ -309,7 +299,7 @@ def test_two_registrations_at_once_cannot_overpay(invoicing, sandbox, app):
 
 
 def test_a_payment_without_rep_holds_the_balance_until_discarded(invoicing, sandbox, app):
-    invoice = stamped(invoicing)
+    invoice = invoicing.stamped()
     set_faults(sandbox, rules=[{"method": "POST", "path": "/payments", "status": 400,
                                 "body": {"code": 400, "message": "Cuenta bloqueada"}}])
     html = register(invoicing, [(invoice, "400.00")]).get_data(as_text=True)
@@ -328,7 +318,7 @@ def test_process_killed_while_stamping_is_resolved_by_reading(invoicing, sandbox
     from apunto_fact.documents import StampAttempt
     from apunto_fact.documents import transition
     from apunto_fact.payments import stamping as rep
-    invoice = stamped(invoicing)
+    invoice = invoicing.stamped()
     set_faults(sandbox, rules=[{"method": "POST", "path": "/payments", "status": 400,
                                 "body": {"code": 400, "message": "x"}}])
     register(invoicing, [(invoice, "100.00")])  # a rejected payment to retry
@@ -347,7 +337,7 @@ def test_process_killed_while_stamping_is_resolved_by_reading(invoicing, sandbox
 
 
 def test_register_payment_from_the_customer_lists_only_open_ppd_invoices(invoicing, app):
-    open_one, paid, pue = stamped(invoicing), stamped(invoicing), stamped(invoicing, "PUE")
+    open_one, paid, pue = invoicing.stamped(), invoicing.stamped(), invoicing.stamped("PUE")
     register(invoicing, [(paid, "1160.00")])
     page = invoicing.user.get(f"/clientes/{invoicing.customer_id}").get_data(as_text=True)
     assert f"/pagos/nuevo?cliente={invoicing.customer_id}" in page
@@ -366,7 +356,7 @@ def test_register_payment_from_the_customer_lists_only_open_ppd_invoices(invoici
 ])
 def test_hostile_payment_input_gets_a_spanish_answer_never_a_500(invoicing, app, field,
                                                                   value):
-    invoice = stamped(invoicing)
+    invoice = invoicing.stamped()
     response = register(invoicing, [(invoice, "100.00")], **{field: value})
     assert response.status_code in (200, 404, 422), response.status_code
     assert "Traceback" not in response.get_data(as_text=True)
@@ -382,7 +372,7 @@ def test_out_of_range_ids_are_not_found(invoicing, url):
 
 
 def test_bank_accounts_and_operation_number_reach_the_rep(invoicing, app):
-    invoice = stamped(invoicing)
+    invoice = invoicing.stamped()
     response = register(invoicing, [(invoice, "100.00")], operation_number="SPEI123",
                         cta_ordenante="0123 4567 8901 2345 67", cta_beneficiario="123456789012345678")
     assert response.status_code == 200
@@ -392,7 +382,7 @@ def test_bank_accounts_and_operation_number_reach_the_rep(invoicing, app):
 
 
 def test_a_bank_account_the_forma_does_not_allow_is_refused_at_its_field(invoicing, app):
-    invoice = stamped(invoicing)
+    invoice = invoicing.stamped()
     response = register(invoicing, [(invoice, "100.00")], forma_pago="01",
                         cta_ordenante="0123456789")
     html = response.get_data(as_text=True)

@@ -19,12 +19,7 @@ def api(sandbox, method, path, **kwargs):
 
 
 def stamped_invoice(invoicing, metodo="PPD", quantity="1"):
-    header = {"metodo_pago": metodo, "forma_pago": "99" if metodo == "PPD" else "03"}
-    lines = [{"product_id": invoicing.product_ids[0], "quantity": quantity}]
-    invoice_id = invoicing.draft(lines=lines, **header)
-    invoicing.stamp(invoice_id, lines=lines, **header)
-    invoice = invoicing.invoice(invoice_id)
-    assert invoice.status == "stamped", invoice.problem_message
+    invoice = invoicing.stamped(metodo, quantity)
     return api(invoicing.sandbox, "GET", f"/invoices/{invoice.alegra_id}").json()
 
 

@@ -16,6 +16,7 @@ from .states import STAMPING
 from .states import TRANSITIONS
 from .states import UNKNOWN
 from .models import StampAttempt
+from .models import FiscalDocument
 from .models import StatefulDocument
 from .transition import IllegalTransition
 from .transition import problem_values
@@ -24,4 +25,4 @@ from .transition import transition
 
 __all__ = ["CANCEL_PENDING", "CANCELLED", "DRAFT", "EDITABLE", "LABELS", "QUEUED", "REJECTED",
            "STAMPED", "STAMPING", "TRANSITIONS", "UNKNOWN", "IllegalTransition", "Problem",
-           "StampAttempt", "StatefulDocument", "problem_values", "touch", "transition"]
+           "FiscalDocument", "StampAttempt", "StatefulDocument", "problem_values", "touch", "transition"]

@@ -66,6 +66,24 @@ class StatefulDocument:
         return StampAttempt.of(self)
 
 
+class FiscalDocument(StatefulDocument):
+    """Mixin: what Alegra and the SAT gave a stamped document, its cancellation and files."""
+
+    alegra_id = db.Column(db.String(40), index=True)
+    serie = db.Column(db.String(25))
+    folio = db.Column(db.String(40))
+    uuid = db.Column(db.String(36), unique=True)
+    stamped_at = db.Column(db.String(30))
+    cancel_motive = db.Column(db.String(2))
+    cancel_replacement_uuid = db.Column(db.String(36))
+    cancel_requested_at = db.Column(db.DateTime)
+    cancelled_at = db.Column(db.DateTime)
+    xml_path = db.Column(db.String(300))
+    pdf_path = db.Column(db.String(300))
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    updated_at = db.Column(db.DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+
 class StampAttempt(db.Model):
     """One try at stamping a document: its marker stays searchable forever."""
 

@@ -1,6 +1,6 @@
 """Invoices and their lines; the state machine lives in apunto_fact.documents."""
 from ..dbtypes import Money
-from ..documents import StatefulDocument
+from ..documents import FiscalDocument
 from ..documents.states import CANCEL_PENDING  # noqa: F401 - re-exported for templates/tests
 from ..documents.states import CANCELLED  # noqa: F401
 from ..documents.states import DRAFT  # noqa: F401
@@ -11,7 +11,6 @@ from ..documents.states import STAMPED  # noqa: F401
 from ..documents.states import STAMPING  # noqa: F401
 from ..documents.states import UNKNOWN  # noqa: F401
 from ..extensions import db
-from ..timeutil import utcnow
 
 # The editable fields of a line, as the editor sends them, in order (the one list).
 LINE_INPUTS = ("product_id", "description", "quantity", "unit_price", "discount_pct")
@@ -21,7 +20,7 @@ LINE_SNAPSHOT = ("clave_prod_serv", "clave_unidad", "objeto_imp", "iva", "ieps",
 LINE_FIELDS = LINE_INPUTS[1:] + LINE_SNAPSHOT
 
 
-class Invoice(StatefulDocument, db.Model):
+class Invoice(FiscalDocument, db.Model):
     """A CFDI de ingreso: a draft until Alegra stamps it."""
 
     __tablename__ = "invoices"
@@ -54,20 +53,7 @@ class Invoice(StatefulDocument, db.Model):
     taxes = db.Column(Money, nullable=False, default=0)
     retentions = db.Column(Money, nullable=False, default=0)
     total = db.Column(Money, nullable=False, default=0)
-    alegra_id = db.Column(db.String(40), index=True)
-    serie = db.Column(db.String(25))
-    folio = db.Column(db.String(40))
-    uuid = db.Column(db.String(36), unique=True)
-    stamped_at = db.Column(db.String(30))
     alegra_total = db.Column(Money)
-    cancel_motive = db.Column(db.String(2))
-    cancel_replacement_uuid = db.Column(db.String(36))
-    cancel_requested_at = db.Column(db.DateTime)
-    cancelled_at = db.Column(db.DateTime)
-    xml_path = db.Column(db.String(300))
-    pdf_path = db.Column(db.String(300))
-    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
-    updated_at = db.Column(db.DateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
     customer = db.relationship("Customer", lazy="joined")
     lines = db.relationship("InvoiceLine", order_by="InvoiceLine.position",

@@ -177,11 +177,14 @@ def search(text="", status="", customer_id=None, since=None, until=None, after=N
             query = query.where(Invoice.id.in_(few))
         else:
             ids = fulltext.matching_ids(dialect, words).columns(sa.column("id", sa.Integer))
-            query = query.where(Invoice.id.in_(ids))
-        if few is None and not customer_id:
-            # A common word: walk the invoices in list order and keep the matching ones
-            # (a page fills within a few hundred rows) instead of sorting every match.
-            query = query.with_hint(Invoice, "INDEXED BY ix_invoices_date_id", "sqlite")
+            probe = Invoice.id
+            if not customer_id and dialect == "sqlite":
+                # A common word: SQLite would fetch every match by id and sort them all
+                # (linear in the matches: 0.4 s at 1M). "id + 0" hides the id from its
+                # planner, so it walks the (date, id) index newest first and probes the
+                # match set, stopping when the page is full.
+                probe = Invoice.id + 0
+            query = query.where(probe.in_(ids))
     if status:
         query = query.where(Invoice.status == status)
     if customer_id:

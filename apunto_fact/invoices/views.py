@@ -1,7 +1,6 @@
 """Invoice views: short; the work is in service, stamping and readiness."""
 import json
 
-from flask import Response
 from flask import abort
 from flask import flash
 from flask import render_template
@@ -11,6 +10,8 @@ from werkzeug.datastructures import MultiDict
 
 from .. import catalog
 from ..documents import states
+from ..documents.web import replacements
+from ..documents.web import stored_file
 from ..customers.models import Customer
 from ..extensions import db
 from ..payments import balances as payment_balances
@@ -23,7 +24,6 @@ from ..web import db_date
 from ..web import db_int
 from ..web import redirect_to
 from ..web import render
-from . import archive
 from . import bp
 from . import readiness
 from . import service
@@ -299,33 +299,14 @@ def cancel(invoice_id):
     return _panel(stamping.cancel(invoice, motive, replacement if motive == "01" else None))
 
 
-def replacements(invoice):
-    """Stamped invoices of the same customer that can replace this one (motive 01)."""
-    return db.session.query(Invoice).filter(
-        Invoice.customer_id == invoice.customer_id, Invoice.id != invoice.id,
-        Invoice.status == STAMPED).order_by(Invoice.id.desc()).limit(50).all()
-
-
 @bp.get("/<int:invoice_id>/<any(xml, pdf):kind>")
 def download(invoice_id, kind):
     """Serve the XML or PDF from the local archive; fetch it from Alegra only if missing."""
     invoice = _get(invoice_id)
-    if not invoice.uuid:
-        abort(404)
-    content = archive.read(invoice, kind)
-    if content is None:
-        try:
-            stamping.fetch_files(invoice, connection.make_client(invoice_id=invoice.id))
-        except Exception:  # noqa: BLE001 - any failure ends in the same Spanish message
-            pass
-        content = archive.read(invoice, kind)
-    if content is None:
-        flash("El archivo no está en el archivo local y Alegra no respondió; intenta más "
-              "tarde.", "error")
-        return redirect_to(url_for("invoices.show", invoice_id=invoice.id))
-    mimetype = "application/xml" if kind == "xml" else "application/pdf"
-    return Response(content, mimetype=mimetype, headers={
-        "Content-Disposition": f'attachment; filename="{archive.file_name(invoice, kind)}"'})
+    return stored_file(
+        invoice, kind,
+        lambda: stamping.fetch_files(invoice, connection.make_client(invoice_id=invoice.id)),
+        url_for("invoices.show", invoice_id=invoice.id))
 
 
 @bp.app_template_global()

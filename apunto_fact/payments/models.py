@@ -1,6 +1,6 @@
 """Payments received on PPD invoices; each is a document stamped as a REP (Pagos 2.0)."""
 from ..dbtypes import Money
-from ..documents import StatefulDocument
+from ..documents import FiscalDocument
 from ..documents.states import CANCEL_PENDING
 from ..documents.states import DRAFT
 from ..documents.states import QUEUED
@@ -9,7 +9,6 @@ from ..documents.states import STAMPED
 from ..documents.states import STAMPING
 from ..documents.states import UNKNOWN
 from ..extensions import db
-from ..timeutil import utcnow
 
 # A payment holds money against its invoices from the moment it is registered (the money
 # arrived, whether or not its REP is stamped yet) until its REP is cancelled or it is discarded.
@@ -22,7 +21,7 @@ LABELS = {"draft": "Sin complemento", "stamping": "Timbrando…", "stamped": "RE
           "queued": "En cola"}
 
 
-class Payment(StatefulDocument, db.Model):
+class Payment(FiscalDocument, db.Model):
     """A payment received from a customer, applied to one or more of its PPD invoices."""
 
     __tablename__ = "payments"
@@ -44,19 +43,6 @@ class Payment(StatefulDocument, db.Model):
     # The form that created it: two tabs posting the same form register one payment.
     form_token = db.Column(db.String(64), nullable=False, unique=True)
     created_by = db.Column(db.String(80))
-    alegra_id = db.Column(db.String(40), index=True)
-    serie = db.Column(db.String(25))
-    folio = db.Column(db.String(40))
-    uuid = db.Column(db.String(36), unique=True)
-    stamped_at = db.Column(db.String(30))
-    cancel_motive = db.Column(db.String(2))
-    cancel_replacement_uuid = db.Column(db.String(36))
-    cancel_requested_at = db.Column(db.DateTime)
-    cancelled_at = db.Column(db.DateTime)
-    xml_path = db.Column(db.String(300))
-    pdf_path = db.Column(db.String(300))
-    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
-    updated_at = db.Column(db.DateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
     customer = db.relationship("Customer", lazy="joined")
     applications = db.relationship("PaymentApplication", order_by="PaymentApplication.id",

@@ -1,7 +1,6 @@
 """Pagos: «Registrar pago», the payment and its REP, «Pagos por complementar»."""
 from datetime import date
 
-from flask import Response
 from flask import abort
 from flask import flash
 from flask import render_template
@@ -13,10 +12,10 @@ from markupsafe import Markup
 from ..customers.models import Customer
 from ..documents.states import DRAFT
 from ..documents.states import REJECTED
-from ..documents.states import STAMPED
 from ..documents.states import UNKNOWN
+from ..documents.web import replacements
+from ..documents.web import stored_file
 from ..extensions import db
-from ..invoices import archive
 from ..invoices.models import Invoice
 from ..sat import catalogs as cat
 from ..settings import alegra as connection
@@ -139,33 +138,13 @@ def cancel(payment_id):
     return render(PAGE, PANEL, payment=outcome.payment, notice=outcome.notice)
 
 
-def replacements(payment):
-    """Stamped REPs of the same customer that can replace this one (motive 01)."""
-    return db.session.query(Payment).filter(
-        Payment.customer_id == payment.customer_id, Payment.id != payment.id,
-        Payment.status == STAMPED).order_by(Payment.id.desc()).limit(50).all()
-
-
 @bp.get("/<int(max=2147483647):payment_id>/<any(xml, pdf):kind>")
 def download(payment_id, kind):
     """Serve the REP's XML or PDF from the archive; fetch it from Alegra only if missing."""
     payment = _get(payment_id)
-    if not payment.uuid:
-        abort(404)
-    content = archive.read(payment, kind)
-    if content is None:
-        try:
-            stamping.fetch_files(payment, connection.make_client())
-        except Exception:  # noqa: BLE001 - any failure ends in the same Spanish message
-            pass
-        content = archive.read(payment, kind)
-    if content is None:
-        flash("El archivo no está en el archivo local y Alegra no respondió; intenta más "
-              "tarde.", "error")
-        return redirect_to(url_for("payments.show", payment_id=payment.id))
-    mimetype = "application/xml" if kind == "xml" else "application/pdf"
-    return Response(content, mimetype=mimetype, headers={
-        "Content-Disposition": f'attachment; filename="{archive.file_name(payment, kind)}"'})
+    return stored_file(payment, kind,
+                       lambda: stamping.fetch_files(payment, connection.make_client()),
+                       url_for("payments.show", payment_id=payment.id))
 
 
 def without_rep():

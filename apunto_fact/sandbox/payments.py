@@ -34,6 +34,7 @@ from .resources import body
 from .resources import decimal
 from .resources import money
 from .resources import settings
+from .resources import api_view
 from .resources import store
 
 BANK_ACCOUNTS = [
@@ -265,14 +266,7 @@ def _settle(payment):
 
 
 def _public(payment):
-    payment = _settle(payment)
-    shown = {k: v for k, v in payment.items() if not k.startswith("_")}
-    fields = {f.strip() for f in request.args.get("fields", "").split(",")}
-    files = payment.get("_files")
-    for kind in ("pdf", "xml"):
-        if kind in fields:
-            shown[kind] = f"{request.host_url}files/{files[kind]}" if files else None
-    return shown
+    return api_view(_settle(payment))
 
 
 @bp.post("/payments")

@@ -474,18 +474,23 @@ def _stamp(invoice, contact):
     store().put_file(invoice["_files"]["pdf"], documents.invoice_pdf(invoice, company, contact))
 
 
-def _public(invoice):
-    """The invoice as the API shows it (internal keys hidden, file URLs when asked)."""
-    invoice = _settle_cancellation(invoice)
-    shown = {k: v for k, v in invoice.items() if not k.startswith("_")}
-    if settings()["number_template"] == "array" and isinstance(shown.get("numberTemplate"), dict):
-        shown["numberTemplate"] = [shown["numberTemplate"]]  # SCHEMA: array|object
+def api_view(record):
+    """A stored document as the API shows it: internal keys hidden, file URLs when asked."""
+    public = {k: v for k, v in record.items() if not k.startswith("_")}
     fields = {f.strip() for f in request.args.get("fields", "").split(",")}
-    files = invoice.get("_files")
+    files = record.get("_files")
     for kind in ("pdf", "xml"):
         if kind in fields:
-            shown[kind] = f"{request.host_url}files/{files[kind]}" if files else None
-    return shown
+            public[kind] = f"{request.host_url}files/{files[kind]}" if files else None
+    return public
+
+
+def _public(invoice):
+    """The invoice as the API shows it."""
+    public = api_view(_settle_cancellation(invoice))
+    if settings()["number_template"] == "array" and isinstance(public.get("numberTemplate"), dict):
+        public["numberTemplate"] = [public["numberTemplate"]]  # SCHEMA: array|object
+    return public
 
 
 @bp.post("/invoices")
