@@ -44,7 +44,7 @@ def pytest_collection_modifyitems(config, items):
 class RedisServer:
     """A redis-server of this test run only: its own port and folder, nothing saved."""
 
-    def __init__(self, folder):
+    def __init__(self, folder, port=None):
         executable = shutil.which("redis-server")
         if not executable:
             if os.environ.get("APUNTO_TEST_SKIP_REDIS") == "1" and not os.environ.get("CI"):
@@ -53,10 +53,14 @@ class RedisServer:
                         "necesitan. `make test` lo instala (apt-get install redis-server); "
                         "localmente se pueden omitir con APUNTO_TEST_SKIP_REDIS=1 (en CI, nunca).",
                         pytrace=False)
+        os.makedirs(folder, exist_ok=True)
         for _ in range(5):  # the free port may be taken between the probe and the bind
-            with socket.socket() as probe:
-                probe.bind(("127.0.0.1", 0))
-                self.port = probe.getsockname()[1]
+            if port is None:
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", 0))
+                    self.port = probe.getsockname()[1]
+            else:
+                self.port = port  # started again where the stack expects it
             self.process = subprocess.Popen(
                 [executable, "--port", str(self.port), "--bind", "127.0.0.1", "--dir",
                  str(folder), "--save", "", "--appendonly", "no", "--daemonize", "no"],
