@@ -21,6 +21,10 @@ from . import work
 
 log = logging.getLogger(__name__)
 
+# An idle worker looks at the queue at least this often (Huey backs off to 10 s by default:
+# a stamp queued then would wait that long before starting).
+IDLE_POLL = 1.0
+
 
 class Jobs:
     """The app's queue and the tasks it runs."""
@@ -49,7 +53,7 @@ class Jobs:
         tasks in hand finish (up to shutdown_timeout seconds; a second signal stops at once)."""
         return _StandaloneConsumer(self.huey, workers=workers, worker_type="thread",
                                    periodic=periodic, check_worker_health=True,
-                                   shutdown_timeout=shutdown_timeout)
+                                   shutdown_timeout=shutdown_timeout, max_delay=IDLE_POLL)
 
 
 class _EmbeddedConsumer(Consumer):
