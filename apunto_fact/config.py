@@ -10,6 +10,9 @@ DEFAULTS = {
     # The status check is interactive: fail fast rather than keep the user waiting.
     "ALEGRA_STATUS_READ_TIMEOUT": 10.0,
     "ALEGRA_MAX_RATE_WAIT": 65.0,
+    # Requests per minute of one Alegra API user (alegra-api.md §1.6); the sandbox plays the
+    # same figure unless SANDBOX_RATE_LIMIT says otherwise.
+    "ALEGRA_RATE_LIMIT": 150,
     # Stamping waits on the PAC and the SAT: allow longer before calling it "unknown".
     "ALEGRA_STAMP_TIMEOUT": 60.0,
     # An attempt not found in Alegra this long after its POST was never created. The grace
@@ -18,10 +21,12 @@ DEFAULTS = {
     "RECONCILE_MARGIN_SECONDS": 60.0,
     # Pause between retries of a read (doubles each time); tests set it to 0.
     "ALEGRA_RETRY_BACKOFF": 0.5,
+    # A queued stamp that certainly did not leave because Alegra was down or busy goes back
+    # in line by itself after each of these pauses (seconds): together over an hour and a half.
+    "STAMP_RETRY_DELAYS": (10, 30, 60, 120, 300, 600, 600, 600, 600, 600, 600, 600),
     "SANDBOX_EMAIL": "demo@sandbox.apunto.mx",
     "SANDBOX_TOKEN": "sbx-demo-7f3a9c2e41d8",
     "SANDBOX_PORT": 5001,
-    "SANDBOX_RATE_LIMIT": 150,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "REMEMBER_COOKIE_HTTPONLY": True,
@@ -65,6 +70,7 @@ def load(app, test_config=None):
         "SQLALCHEMY_DATABASE_URI",
         "sqlite:///" + os.path.join(app.instance_path, "apunto_fact.sqlite"),
     )
+    app.config.setdefault("SANDBOX_RATE_LIMIT", app.config["ALEGRA_RATE_LIMIT"])
     app.config.setdefault("SANDBOX_STATE_PATH", os.path.join(app.instance_path, "alegra-sandbox.sqlite"))
     app.config.setdefault("ARCHIVE_PATH", os.path.join(app.instance_path, "archivo"))
     if not app.config.get("SECRET_KEY"):

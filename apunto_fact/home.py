@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from .customers.models import Customer
 from .extensions import db
+from .invoices import lots
 from .invoices import models as inv
 from .settings import alegra
 from .settings import company
@@ -47,7 +48,8 @@ def invoiced_between(start, end):
 
 def status_counts():
     """Return {status: count} for the states that ask for attention."""
-    wanted = (inv.DRAFT, inv.REJECTED, inv.UNKNOWN, inv.STAMPING, inv.CANCEL_PENDING)
+    wanted = (inv.DRAFT, inv.REJECTED, inv.UNKNOWN, inv.QUEUED, inv.STAMPING,
+              inv.CANCEL_PENDING)
     rows = db.session.execute(
         select(inv.Invoice.status, func.count()).where(inv.Invoice.status.in_(wanted))
         .group_by(inv.Invoice.status)).all()
@@ -84,4 +86,5 @@ def summary():
         "last_month_start": last_first,
         "counts": status_counts(),
         "latest": latest,
+        "lots": lots.running(),
     }

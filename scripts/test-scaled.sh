@@ -13,5 +13,5 @@ url=$(bash "$(dirname "$0")/postgres-db.sh" "$DB") || {
 }
 echo "Pruebas de varias instancias: cola en Redis, PostgreSQL, 2 servidores + 2 trabajadores…"
 APUNTO_TEST_DATABASE_URL="$url" APUNTO_TEST_SCALED=1 \
-  "$PY" -m pytest -p no:cacheprovider tests/test_scaled.py tests/test_jobs.py \
-  tests/test_stamping_integrity.py tests/test_alegra_budget.py "$@"
+  "$PY" -m pytest -p no:cacheprovider tests/test_scaled.py tests/test_jobs.py tests/test_stamp_queue.py \
+  tests/test_alegra_budget.py "$@"

@@ -206,6 +206,10 @@ def app_config(tmp_path, migrated_db, sandbox_server):
         "ALEGRA_STATUS_READ_TIMEOUT": 2.0,
         "ALEGRA_READ_TIMEOUT": 2.0,
         "ALEGRA_RETRY_BACKOFF": 0,
+        # Queued tasks run inline in the request that enqueues them (Huey's immediate mode):
+        # a view answers with the final result. Tests of the queue itself turn it off and
+        # run a real consumer.
+        "JOBS_IMMEDIATE": True,
     }
 
 

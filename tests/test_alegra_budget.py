@@ -9,8 +9,10 @@ import pytest
 
 from conftest import sandbox_calls
 from conftest import set_faults
+from test_stamping_integrity import wait_for
 
 from apunto_fact import create_app
+from apunto_fact import jobs
 from apunto_fact.alegra import budget as budget_module
 from apunto_fact.alegra.budget import Budget
 from apunto_fact.alegra.client import AlegraError
@@ -131,8 +133,11 @@ def waitress_server(invoicing, app):
 
 def test_budget_spent_stamp_clicks_over_http_never_sleep_a_request_thread(
         invoicing, app, sandbox, waitress_server, monkeypatch):
-    """8 users press Timbrar at once with Alegra's minute spent while another browses: every
-    sleep for the budget happens outside waitress's request threads, and browsing answers."""
+    """8 users press Timbrar at once with Alegra's minute spent while another browses: the
+    clicks queue, every sleep for the budget happens in the queue's workers (never in one of
+    waitress's request threads), browsing answers while the stamps wait, and then all are
+    stamped with no 429."""
+    from test_jobs import real_queue
     from test_stamping_integrity import HttpUser
     slept_in = []
     original_init = Budget.__init__
@@ -148,10 +153,11 @@ def test_budget_spent_stamp_clicks_over_http_never_sleep_a_request_thread(
     monkeypatch.setattr(Budget, "__init__", recording_init)
     ids = [invoicing.draft() for _ in range(8)]
     versions = {invoice_id: invoicing.version(invoice_id) for invoice_id in ids}
+    real_queue(app)
     with app.test_request_context():
         from apunto_fact.settings import alegra
-        alegra.make_client().budget.observe(remaining=0, reset_seconds=50)
-    before = sandbox_calls(sandbox)["total"]
+        shared = alegra.make_client().budget
+    shared.observe(remaining=0, reset_seconds=50)
     stampers = [HttpUser(waitress_server) for _ in ids]
     browser = HttpUser(waitress_server)
     answers, pages = {}, []
@@ -160,19 +166,31 @@ def test_budget_spent_stamp_clicks_over_http_never_sleep_a_request_thread(
         data = {**invoicing.form(), "version": str(versions[invoice_id])}
         answers[invoice_id] = user.post(f"/facturas/{invoice_id}/timbrar", data)
 
+    def statuses():
+        return {invoicing.invoice(invoice_id).status for invoice_id in ids}
+
     clicks = [threading.Thread(target=press, args=(user, invoice_id))
               for user, invoice_id in zip(stampers, ids)]
     for click in clicks:
         click.start()
-    while any(click.is_alive() for click in clicks) or len(pages) < 5:
-        pages.append(browser.http.get(f"{waitress_server}/facturas/", timeout=30).status_code)
     for click in clicks:
         click.join()
+    assert {reply.status_code for reply in answers.values()} == {200}
+    assert statuses() == {"queued"}  # answered at once: nobody waited for Alegra
+    shared.observe(remaining=0, reset_seconds=4)  # Alegra's next minute starts in 4 s
+    consumer = jobs.start_consumer(app)
+    try:
+        while "queued" in statuses():
+            reply = browser.http.get(f"{waitress_server}/facturas/", timeout=30)
+            pages.append((reply.status_code, "queued" in statuses()))
+        assert wait_for(lambda: statuses() == {"stamped"}, timeout=120), statuses()
+    finally:
+        consumer.stop(graceful=True)
 
     assert [name for name in slept_in if name.startswith("waitress")] == []
-    assert set(pages) == {200}
-    assert {reply.status_code for reply in answers.values()} == {200}
-    for reply in answers.values():
-        assert re.search(r"intenta de nuevo en (4\d|50) s", reply.text.lower()), reply.text[:500]
-    assert sandbox_calls(sandbox)["total"] == before  # nothing reached Alegra
-    assert {invoicing.invoice(invoice_id).status for invoice_id in ids} == {"draft"}
+    assert slept_in  # the workers did wait for Alegra's next minute
+    assert pages and {status for status, _ in pages} == {200}
+    assert any(waiting for _, waiting in pages)  # pages answered while stamps waited
+    calls = sandbox_calls(sandbox)["calls"]
+    assert calls.get("POST /invoices") == 8
+    assert not any(key.endswith("429") for key in calls), calls

@@ -28,10 +28,16 @@ def _forget_files(app, invoice_id):
         db.session.commit()
 
 
+def real_queue(app):
+    """Tasks go to the queue's store from now on (the suite runs them inline by default)."""
+    app.extensions["jobs"].huey.immediate = False
+
+
 def test_a_queue_worker_archives_missing_files(invoicing, app):
     invoice_id = invoicing.draft()
     invoicing.stamp(invoice_id)
     _forget_files(app, invoice_id)
+    real_queue(app)
     with app.app_context():
         queue = jobs.queue()
         result = queue.sweep()  # queued; the periodic schedule would do the same
@@ -50,7 +56,7 @@ def test_a_queue_worker_archives_missing_files(invoicing, app):
 def test_the_queue_lives_in_the_instance_folder_unless_redis_is_configured(app, monkeypatch):
     from apunto_fact import create_app
     monkeypatch.delenv("APUNTO_JOBS_REDIS_URL", raising=False)
-    config = {**app.config, "INSTANCE_PATH": app.instance_path}
+    config = {**app.config, "INSTANCE_PATH": app.instance_path, "JOBS_IMMEDIATE": False}
     config.pop("JOBS_REDIS_URL", None)
     huey = create_app(config).extensions["jobs"].huey
     assert type(huey).__name__ == "SqliteHuey"
@@ -67,6 +73,7 @@ def test_flask_serve_runs_the_queue_in_the_same_command(invoicing, app, sandbox)
     invoice_id = invoicing.draft()
     invoicing.stamp(invoice_id)
     _forget_files(app, invoice_id)
+    real_queue(app)
     with app.app_context():
         result = jobs.queue().sweep()
         db.session.remove()
@@ -106,6 +113,7 @@ def _queued_sweep(invoicing, app):
     invoice_id = invoicing.draft()
     invoicing.stamp(invoice_id)
     _forget_files(app, invoice_id)
+    real_queue(app)
     with app.app_context():
         result = jobs.queue().sweep()
         db.session.remove()

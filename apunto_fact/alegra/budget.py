@@ -22,7 +22,7 @@ from .client import AlegraError
 
 log = logging.getLogger(__name__)
 
-LIMIT = 150  # requests per window for one API user (§1.6), until a header says otherwise
+LIMIT = 150  # requests per window for one API user (§1.6); app config ALEGRA_RATE_LIMIT
 WINDOW_SECONDS = 60
 
 budget_table = db.Table(
@@ -49,11 +49,12 @@ _OBSERVE = text(
 class Budget:
     """The shared window of one Alegra API user; `may_wait` is False inside a web request."""
 
-    def __init__(self, key, may_wait, max_wait=65.0, clock=None, sleep=None):
+    def __init__(self, key, may_wait, max_wait=65.0, clock=None, sleep=None, limit=None):
         self.key, self.may_wait, self.max_wait = key, may_wait, max_wait
         self.clock = clock or time.time
         self.sleep = sleep or (lambda seconds: time.sleep(seconds))
         self.app = current_app._get_current_object()
+        self.limit = limit or self.app.config.get("ALEGRA_RATE_LIMIT", LIMIT)
 
     def acquire(self):
         """Take one request from the window, waiting for the reset only where waiting is fine.
@@ -78,7 +79,7 @@ class Budget:
     def take(self):
         """Reserve one request: 0 when granted, else the seconds until the window resets."""
         now = self.clock()
-        params = {"key": self.key, "now": now, "limit": LIMIT, "window": WINDOW_SECONDS}
+        params = {"key": self.key, "now": now, "limit": self.limit, "window": WINDOW_SECONDS}
         try:
             with self.app.app_context(), db.engine.begin() as connection:
                 if connection.execute(_TAKE, params).rowcount == 1:
@@ -88,7 +89,7 @@ class Budget:
                     params).first()
                 if row is None:
                     connection.execute(budget_table.insert().values(
-                        key=self.key, remaining=LIMIT - 1, reset_at=now + WINDOW_SECONDS))
+                        key=self.key, remaining=self.limit - 1, reset_at=now + WINDOW_SECONDS))
                     return 0.0
                 return max(row[0] - now, 0.05)
         except IntegrityError:
@@ -97,6 +98,21 @@ class Budget:
             # The budget is a courtesy to Alegra; its store failing must not stop the work.
             log.warning("Alegra rate budget unavailable; request sent without it", exc_info=True)
             return 0.0
+
+    def wait_for_room(self):
+        """Background work only: sleep until the window has a request left (takes none).
+
+        A queued stamp waits here, before it is claimed, so the invoice shows «en cola» (not
+        «timbrando») while Alegra's minute runs out, and a worker killed meanwhile leaves it
+        queued for another worker.
+        """
+        waited = 0.0
+        while self.may_wait and waited <= self.max_wait:
+            state = self.state()
+            if state is None or state[0] > 0 or state[1] <= 0:
+                return
+            self.sleep(state[1])
+            waited += state[1]
 
     def observe(self, remaining, reset_seconds):
         """Adopt what Alegra's X-Rate-Limit-* headers said after a response."""

@@ -64,6 +64,10 @@ POLICY = {
     "invoices.delete": "drafts",       # only drafts never sent to Alegra (invoices.service)
     "invoices.duplicate": "drafts",
     "invoices.stamp": "stamp",
+    "invoices.queue_status": "drafts",  # reads the state of a queued stamp
+    "invoices.unqueue": "stamp",
+    "invoices.bulk_stamp": "stamp",
+    "invoices.lot": "drafts",
     "invoices.verify": "stamp",
     "invoices.cancel": "cancel",
     "invoices.cancel_duplicate": "cancel",
@@ -86,6 +90,8 @@ POLICY = {
 # POST endpoints whose successful use is recorded with the user's name (UserAction).
 AUDITED = {
     "invoices.stamp": "Timbrar",
+    "invoices.unqueue": "Quitar de la cola de timbrado",
+    "invoices.bulk_stamp": "Timbrar seleccionadas",
     "invoices.verify": "Verificar con Alegra",
     "invoices.cancel": "Cancelar",
     "invoices.cancel_duplicate": "Cancelar un CFDI sobrante",

@@ -24,6 +24,7 @@ class Problem(str, Enum):
     CANCEL_REFUSED = ("cancelacion-rechazada", "La cancelación no procedió", True)
     STALE = ("desactualizada", "La factura cambió en otra ventana", False)
     DUPLICATE = ("duplicada", "Alegra tiene dos CFDI para esta factura", True)
+    QUEUE = ("cola", "No se pudo poner en la cola de timbrado", False)
     TOTALS_DIFFER = ("totales-distintos", "El total de Alegra no coincide", True)
 
     @classmethod

@@ -7,7 +7,9 @@ from wtforms import FormField
 from wtforms import HiddenField
 from wtforms import IntegerField
 from wtforms import SelectField
+from wtforms import SelectMultipleField
 from wtforms import StringField
+from wtforms import SubmitField
 from wtforms import TextAreaField
 from wtforms.validators import Length
 from wtforms.validators import Optional
@@ -147,3 +149,35 @@ class InvoiceForm(BaseForm):
         return not getattr(self, "structural", False) and \
             not any(e.form[n].errors for e in self.lines for n in numeric) and \
             not self.exchange_rate.errors and not self.date.errors
+
+
+class BulkStampForm(BaseForm):
+    """«Timbrar seleccionadas»: the ticked invoices as "id:version" (the version on screen),
+    or every invoice ready to stamp."""
+
+    invoices = SelectMultipleField("Facturas", validate_choice=False)
+    selected = SubmitField("Timbrar seleccionadas")
+    all_ready = SubmitField("Timbrar todas las listas para timbrar")
+
+    def selection(self):
+        """[(invoice_id, version)] of the ticked boxes; a value that is not ours is an error."""
+        chosen = []
+        for raw in self.invoices.data or []:
+            invoice_id, _, version = str(raw).partition(":")
+            if not (_small_int(invoice_id) and _small_int(version)):
+                self.invoices.errors = ["Esa selección no es válida; recarga la lista."]
+                return []
+            chosen.append((int(invoice_id), int(version)))
+        unique = list(dict.fromkeys(chosen))
+        if not unique and not self.all_ready.data:
+            self.invoices.errors = ["Marca al menos una factura, o usa «Timbrar todas las "
+                                    "listas para timbrar»."]
+        from .lots import MAX_LOT
+        if len(unique) > MAX_LOT:
+            self.invoices.errors = [f"Se pueden timbrar hasta {MAX_LOT} facturas a la vez."]
+            return []
+        return unique
+
+
+def _small_int(text):
+    return text.isascii() and text.isdigit() and len(text) < 10

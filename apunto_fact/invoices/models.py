@@ -4,6 +4,7 @@ from ..documents import FiscalDocument
 from ..documents.states import CANCEL_PENDING  # noqa: F401 - re-exported for templates/tests
 from ..documents.states import CANCELLED  # noqa: F401
 from ..documents.states import DRAFT  # noqa: F401
+from ..documents.states import QUEUED  # noqa: F401
 from ..documents.states import EDITABLE  # noqa: F401
 from ..documents.states import LABELS as STATUS_LABELS  # noqa: F401
 from ..documents.states import REJECTED  # noqa: F401
@@ -32,6 +33,8 @@ class Invoice(FiscalDocument, db.Model):
         # Keyset pagination walks (date, id) in order, with or without a customer.
         db.Index("ix_invoices_date_id", "date", "id"),
         db.Index("ix_invoices_customer_date", "customer_id", "date", "id"),
+        # The stamp queue's order (a place in line is a count over this index).
+        db.Index("ix_invoices_status_queued", "status", "queued_at", "id"),
     )
 
     id = db.Column(db.Integer, primary_key=True)
@@ -54,6 +57,8 @@ class Invoice(FiscalDocument, db.Model):
     retentions = db.Column(Money, nullable=False, default=0)
     total = db.Column(Money, nullable=False, default=0)
     alegra_total = db.Column(Money)
+    # When it last entered the stamp queue: its place in line is the order of this column.
+    queued_at = db.Column(db.DateTime)
 
     customer = db.relationship("Customer", lazy="joined")
     lines = db.relationship("InvoiceLine", order_by="InvoiceLine.position",

@@ -41,6 +41,7 @@ from .models import CANCEL_PENDING
 from .models import CANCELLED
 from .models import DRAFT
 from .models import EDITABLE
+from .models import QUEUED
 from .models import REJECTED
 from .models import STAMPED
 from .models import STAMPING
@@ -94,7 +95,18 @@ def _alegra_problem(err):
 
 
 def stamp(invoice, version):
-    """Stamp version of an editable invoice in Alegra; return an Outcome."""
+    """Stamp version of an editable invoice in Alegra, in this thread; return an Outcome."""
+    early = _before_claim(invoice, version)
+    if early is not None:
+        return early
+    claimed, _unsent = _claim_and_send(invoice, version, EDITABLE, invoice.status)
+    if not claimed:
+        return _lost_claim(invoice)
+    return Outcome(invoice)
+
+
+def _before_claim(invoice, version, check=True):
+    """What stops a claim before it is tried (an Outcome), or None: late CFDI, stale, not ready."""
     if _searchable(invoice):
         # An earlier attempt may have landed after we gave up on it: read before posting.
         reconcile(invoice)
@@ -104,26 +116,152 @@ def stamp(invoice, version):
                 "se tomó ese CFDI y no se volvió a timbrar."))
     if invoice.version != version:
         return Outcome(invoice, notice=STALE_MESSAGE, stale=True)
-    problems = readiness.problems(invoice) or diagnostic.before_first_stamp()
+    problems = check and (readiness.problems(invoice) or diagnostic.before_first_stamp())
     if problems:
         return Outcome(invoice, blocked=problems)
-    previous = invoice.status
-    if not transition(invoice, STAMPING, version=version, only_from=EDITABLE, commit=False,
+    return None
+
+
+def _lost_claim(invoice):
+    if invoice.editable:
+        return Outcome(invoice, notice=STALE_MESSAGE, stale=True)
+    return Outcome(invoice, stale=True, notice=(
+        "Esta factura ya está en la cola o se está timbrando (o ya se timbró) en otra "
+        "ventana; este es su estado actual."))
+
+
+def _claim_and_send(invoice, version, only_from, previous):
+    """Claim version (one guarded UPDATE to stamping) with a new attempt marker, then send.
+
+    :return: (claimed, error): claimed is False when another tab, request or worker had
+        already moved the invoice; error is a passing AlegraError that certainly kept the
+        stamp from leaving (Alegra down, its limit), else None.
+    """
+    if not transition(invoice, STAMPING, version=version, only_from=only_from, commit=False,
                       **problem_values()):
-        if invoice.editable:
-            return Outcome(invoice, notice=STALE_MESSAGE, stale=True)
-        return Outcome(invoice, stale=True, notice=(
-            "Esta factura ya se está timbrando (o ya se timbró) en otra ventana; este es su "
-            "estado actual."))
+        return False, None
     marker = secrets.token_hex(10)
     attempt = StampAttempt.open_for(invoice, marker, invoice.version, owner=owner.me())
     owner.hold(marker)
     db.session.commit()
     try:
-        _send(invoice, attempt, previous)
+        unsent = _send(invoice, attempt, previous)
     finally:
         owner.release(marker)
+    return True, unsent
+
+
+# -- the stamp queue -----------------------------------------------------------------------
+QUEUE_DOWN = ("La cola de timbrado no respondió, así que la factura no quedó en cola y sigue "
+              "como borrador; no se envió nada a Alegra. Intenta de nuevo en un momento.")
+
+
+def enqueue(invoice, version, check=True, keep_place=False):
+    """Check, then move draft|rejected → queued on the version the user saw, and hand it to
+    the queue's workers; return an Outcome (at once: the stamp happens in a worker).
+
+    check=False when the caller has just checked readiness (a bulk lot checks all first);
+    keep_place when it goes back in line after its worker died (same queued_at).
+    If the queue's store cannot take the task, the invoice goes back to draft and says so:
+    nothing is left in the queue without a task to run it.
+    """
+    from .. import jobs
+
+    early = _before_claim(invoice, version, check=check)
+    if early is not None:
+        return early
+    place = {} if keep_place and invoice.queued_at else {"queued_at": utcnow()}
+    if not transition(invoice, QUEUED, version=version, only_from=EDITABLE, **place,
+                      **problem_values()):
+        return _lost_claim(invoice)
+    queued = invoice.version
+    try:
+        jobs.queue().stamp(invoice.id, queued)
+    except Exception:  # noqa: BLE001 - any failure of the store means the same to the user
+        log.exception("Could not enqueue the stamp of invoice %s", invoice.id)
+        db.session.rollback()
+        transition(invoice, DRAFT, version=queued, only_from=(QUEUED,), queued_at=None,
+                   **problem_values(Problem.QUEUE, QUEUE_DOWN))
+        return Outcome(invoice)
+    if jobs.queue().huey.immediate:
+        # Tests run tasks inline: the task's own session has changed the invoice since.
+        db.session.expire_all()
+        db.session.refresh(invoice)
     return Outcome(invoice)
+
+
+def stamp_queued(invoice, version):
+    """The worker's half of a queued stamp: wait for Alegra's budget, claim, send.
+
+    The claim is guarded on (queued, version), so a task that runs twice, a task of a
+    version the user took out of the queue, or two workers holding the same invoice stamp
+    at most once. Returns True if this call claimed it.
+    """
+    if (invoice.status, invoice.version) != (QUEUED, version):
+        return False
+    _wait_for_room()
+    db.session.refresh(invoice)
+    claimed, unsent = _claim_and_send(invoice, version, (QUEUED,), DRAFT)
+    if claimed and unsent is not None:
+        _retry_later(invoice, unsent)
+    return claimed
+
+
+def _wait_for_room():
+    """Outside a web request: wait, before claiming, until Alegra's window has room."""
+    try:
+        budget = connection.make_client().budget
+    except (crypto.KeyProblem, connection.NotConfigured):
+        return  # the send reports it at the invoice
+    if budget is not None:
+        budget.wait_for_room()
+        db.session.commit()  # end the read transaction the wait may have begun
+
+
+def _retry_later(invoice, err):
+    """Back in line (same place) after a passing failure, and say when it is tried again.
+
+    Never inside a web request (tests run tasks inline): there the user reads the reason
+    at once and presses again, as before the queue existed.
+    """
+    from flask import has_request_context
+
+    from .. import jobs
+
+    if has_request_context() or invoice.status != DRAFT:
+        return
+    delays = current_app.config["STAMP_RETRY_DELAYS"]
+    since = invoice.queued_at
+    tries = sum(1 for a in invoice.attempts()
+                if a.outcome == "not_sent" and (since is None or a.started_at >= since))
+    if tries > len(delays):
+        return  # stays a draft with Alegra's reason, like a stamp that failed in the page
+    limited = err.status == 429 or err.kind == "busy"
+    # Only a refusal for the rate says when to come back; any other answer's reset header
+    # is just the window's.
+    delay = max(float(delays[tries - 1]), float(err.reset or 0) if limited else 0.0)
+    when = _clock(utcnow() + timedelta(seconds=delay))
+    message = (f"{err.message} No se envió la factura. Sigue en la cola y se intentará de "
+               f"nuevo sola a las {when} (intento {tries + 1} de {len(delays) + 1}).")
+    problem = Problem.RATE_LIMITED if limited else Problem.CONNECTION
+    if transition(invoice, QUEUED, version=invoice.version, only_from=(DRAFT,),
+                  **problem_values(problem, message)):
+        try:
+            jobs.queue().stamp.schedule((invoice.id, invoice.version), delay=delay)
+        except Exception:  # noqa: BLE001 - the periodic requeue gives it a task
+            log.exception("Could not schedule the retry of invoice %s", invoice.id)
+
+
+def unqueue(invoice, version):
+    """«Quitar de la cola»: queued → draft, unless a worker already claimed it."""
+    if transition(invoice, DRAFT, version=version, only_from=(QUEUED,), queued_at=None,
+                  **problem_values()):
+        return Outcome(invoice, notice="Se quitó de la cola; sigue como borrador y no se envió "
+                                       "nada a Alegra.")
+    if invoice.status == QUEUED:
+        return Outcome(invoice, notice=STALE_MESSAGE, stale=True)
+    return Outcome(invoice, stale=True, notice=(
+        "Ya no estaba en la cola: el timbrado ya empezó o terminó. Este es su estado actual."))
 
 
 def _send(invoice, attempt, previous):
@@ -137,11 +275,11 @@ def _send(invoice, attempt, previous):
         _not_sent(attempt)
         if exc.status == 429 or exc.kind == "busy":
             _set_problem(invoice, previous, Problem.RATE_LIMITED, _rate_message(exc))
-            return
+            return exc
         problem, message, field, ref = _alegra_problem(exc)
         _set_problem(invoice, REJECTED if _rejects_data(exc) else previous,
                      problem, message, field, ref)
-        return
+        return exc if _passing(exc) else None
     except (sync.SetupMissing, crypto.KeyProblem, connection.NotConfigured) as exc:
         _not_sent(attempt)
         _set_problem(invoice, previous, Problem.CONFIGURATION, str(exc))
@@ -163,7 +301,7 @@ def _send(invoice, attempt, previous):
             client, payload, read_timeout=current_app.config["ALEGRA_STAMP_TIMEOUT"])
     except AlegraError as err:
         _after_failed_post(client, invoice, attempt, previous, err)
-        return
+        return err if attempt.outcome == "not_sent" else None
     info = mapping.invoice_from_alegra(body)
     if info.uuid and info.state == mapping.S_STAMPED:
         _stamped(invoice, attempt, info, client)
@@ -217,6 +355,10 @@ def _after_failed_post(client, invoice, attempt, previous, err):
     if err.status == 429 or err.kind == "busy":  # Alegra's limit, or our budget of it
         attempt.outcome = "not_sent"
         _set_problem(invoice, previous, Problem.RATE_LIMITED, _rate_message(err), ref="429")
+    elif err.kind == "connection":  # refused before it reached Alegra: nothing was sent
+        attempt.outcome = "not_sent"
+        _set_problem(invoice, previous, Problem.CONNECTION, (
+            f"{err.message} No se envió la factura ni se usó folio."))
     else:
         # Credentials, plan or permission (401/402/403): nothing is wrong with the invoice.
         problem, message, field, ref = _alegra_problem(err)
@@ -226,6 +368,12 @@ def _after_failed_post(client, invoice, attempt, previous, err):
             # One reading of the evidence: the rejected invoice stays in Alegra (§3). Read
             # after the state is committed: no write is held while Alegra is called.
             sync.discard_rejected_leftover(client, invoice, attempt)
+
+
+def _passing(err):
+    """A failure that says nothing about the invoice and may pass: Alegra down or busy."""
+    return err.kind in ("connection", "timeout", "unreadable", "busy") or \
+        err.status == 429 or (err.status or 0) >= 500
 
 
 def _rejects_data(err):

@@ -6,6 +6,7 @@ from flask import flash
 from flask import render_template
 from flask import request
 from flask import url_for
+from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from .. import catalog
@@ -22,16 +23,22 @@ from ..sat import rules
 from ..settings import alegra as connection
 from ..web import db_date
 from ..web import db_int
+from ..web import is_htmx
 from ..web import redirect_to
 from ..web import render
+from . import lots
+from . import queue
 from . import bp
 from . import readiness
 from . import service
 from . import stamping
+from .forms import BulkStampForm
 from .forms import InvoiceForm
 from .models import CANCEL_PENDING
 from .models import CANCELLED
 from .models import LINE_INPUTS
+from .models import QUEUED
+from .models import STAMPING
 from .models import STAMPED
 from .models import STATUS_LABELS
 from .models import Invoice
@@ -149,6 +156,8 @@ def _locked(invoice):
                "actual.")
     if invoice.status in (STAMPED, CANCELLED, CANCEL_PENDING):
         message += " Para corregirla, cancélala con el motivo 01 y emite una nueva."
+    elif invoice.status == QUEUED:
+        message += " Para cambiarla, primero quítala de la cola."
     return _panel(stamping.Outcome(invoice, notice=message, stale=True))
 
 
@@ -229,7 +238,8 @@ def pick_product():
 
 @bp.post("/<int:invoice_id>/timbrar")
 def stamp(invoice_id):
-    """Save what is on screen, then stamp that very version; the result replaces the panel."""
+    """Save what is on screen, then queue that very version; the panel shows its place in
+    line and polls until the result swaps in."""
     invoice = _get(invoice_id)
     if not invoice.editable:
         return _locked(invoice)
@@ -240,9 +250,64 @@ def stamp(invoice_id):
     if not service.save(invoice, form.draft, seen):
         return _stale(invoice)
     # The version this very save wrote: if another tab saved since, the claim must lose.
-    outcome = stamping.stamp(invoice, seen + 1)
+    outcome = stamping.enqueue(invoice, seen + 1)
     return _panel(outcome, status=422 if outcome.blocked else 200,
                   form=form if invoice.editable else None)
+
+
+@bp.get("/<int:invoice_id>/cola")
+def queue_status(invoice_id):
+    """Polled while queued or stamping: the small place-in-line box, then the whole result."""
+    invoice = _get(invoice_id)
+    if not is_htmx():
+        return redirect_to(url_for("invoices.show", invoice_id=invoice.id))
+    if invoice.status == STAMPING:
+        stamping.reconcile(invoice)  # a claim whose worker died is read from Alegra at once
+    if invoice.status in (QUEUED, STAMPING):
+        return render_template("invoices/_queue.html", invoice=invoice,
+                               place=queue.place(invoice))
+    response = _panel(stamping.Outcome(invoice))
+    response.headers["HX-Retarget"], response.headers["HX-Reswap"] = "#invoice", "outerHTML"
+    return response
+
+
+@bp.post("/<int:invoice_id>/quitar-de-la-cola")
+def unqueue(invoice_id):
+    """«Quitar de la cola»: back to draft, unless a worker already took it."""
+    invoice = _get(invoice_id)
+    version = request.form.get("version", type=db_int) or 0
+    return _panel(stamping.unqueue(invoice, version))
+
+
+@bp.post("/lotes")
+def bulk_stamp():
+    """«Timbrar seleccionadas»: check all, queue the ready ones, follow them on the lot page."""
+    form = BulkStampForm()
+    if not form.validate():
+        flash("La selección no es válida; recarga la lista e intenta de nuevo.", "error")
+        return redirect_to(url_for("invoices.index"))
+    only_ready = bool(form.all_ready.data)
+    selection = lots.ready_selection() if only_ready else form.selection()
+    if form.invoices.errors:
+        flash(form.invoices.errors[0], "error")
+        return redirect_to(url_for("invoices.index"))
+    if not selection:
+        flash("No hay borradores para timbrar.", "error")
+        return redirect_to(url_for("invoices.index"))
+    lot = lots.create(selection, current_user.username, only_ready=only_ready)
+    if not lot.items:
+        flash("Ninguno de los borradores está listo para timbrar: ábrelos para ver qué falta.",
+              "error")
+        return redirect_to(url_for("invoices.index"))
+    return redirect_to(url_for("invoices.lot", lot_id=lot.id))
+
+
+@bp.get("/lotes/<int:lot_id>")
+def lot(lot_id):
+    """A lot's live progress (polled while something is pending), then its summary."""
+    found = db.session.get(lots.StampLot, lot_id) or abort(404)
+    return render("invoices/lot.html", "invoices/_lot.html", progress=lots.progress(found),
+                  kinds=lots.KINDS)
 
 
 def _panel(outcome, status=200, form=None):
@@ -307,6 +372,12 @@ def download(invoice_id, kind):
         invoice, kind,
         lambda: stamping.fetch_files(invoice, connection.make_client(invoice_id=invoice.id)),
         url_for("invoices.show", invoice_id=invoice.id))
+
+
+@bp.app_template_global()
+def queue_place(invoice):
+    """Template helper: the invoice's place in the stamp queue and the estimated wait."""
+    return queue.place(invoice)
 
 
 @bp.app_template_global()

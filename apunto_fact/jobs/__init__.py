@@ -17,6 +17,7 @@ from huey import SqliteHuey
 from huey import crontab
 from huey.consumer import Consumer
 
+from . import stamps
 from . import work
 
 log = logging.getLogger(__name__)
@@ -41,12 +42,15 @@ class Jobs:
         self.sweep = self.huey.task(name="sweep")(sweep)
         minutes = app.config["JOBS_SWEEP_MINUTES"]
         self.huey.periodic_task(crontab(minute=f"*/{minutes}"), name="periodic_sweep")(sweep)
+        _stamp_tasks(self, app)
 
     def consumer(self, workers=None):
         """A consumer with thread workers, to run inside this process."""
         workers = workers or current_app.config["JOBS_WORKERS"]
+        # An idle worker polls at most every second (Huey's default backs off to 10 s): a
+        # queued stamp starts about at once, as the page's estimate says.
         return _EmbeddedConsumer(self.huey, workers=workers, worker_type="thread",
-                                 periodic=True, check_worker_health=False)
+                                 periodic=True, check_worker_health=False, max_delay=IDLE_POLL)
 
     def worker(self, workers, periodic, shutdown_timeout):
         """A consumer that is its own process (`flask worker`): Ctrl+C or SIGTERM let the
@@ -54,6 +58,40 @@ class Jobs:
         return _StandaloneConsumer(self.huey, workers=workers, worker_type="thread",
                                    periodic=periodic, check_worker_health=True,
                                    shutdown_timeout=shutdown_timeout, max_delay=IDLE_POLL)
+
+
+def _stamp_tasks(jobs, app):
+    """The stamp queue: stamp(invoice_id, version), and the requeue of orphaned invoices
+    when a consumer starts and every minute (a worker that died took its task with it)."""
+    huey = jobs.huey
+
+    def stamp(invoice_id, version):
+        with app.app_context():
+            stamps.stamp(invoice_id, version)
+
+    def requeue():
+        with app.app_context():
+            waiting = huey.pending() + huey.scheduled()  # a retry waits in the schedule
+            pending = {tuple(task.args[:2]) for task in waiting if task.name == "stamp"}
+            return stamps.requeue(pending, jobs.stamp)
+
+    def queue_lot(lot_id):
+        with app.app_context():
+            stamps.queue_lot(lot_id)
+
+    jobs.stamp = huey.task(name="stamp")(stamp)
+    jobs.queue_lot = huey.task(name="queue_lot")(queue_lot)
+    jobs.requeue = huey.task(name="requeue")(requeue)
+    huey.periodic_task(crontab(minute="*"), name="periodic_requeue")(requeue)
+    started = []
+
+    @huey.on_startup(name="requeue_at_start")
+    def requeue_at_start():
+        # Once per process (each worker thread runs the hook): enqueue the check, so it
+        # runs in a worker and never delays the start.
+        if not started:
+            started.append(True)
+            jobs.requeue()
 
 
 class _EmbeddedConsumer(Consumer):
@@ -95,12 +133,15 @@ def init_app(app):
     app.config.setdefault("JOBS_SWEEP_MINUTES", 5)
     # `flask serve` runs the consumer in its own process unless separate workers do the work.
     app.config.setdefault("JOBS_EMBEDDED", True)
+    # Tests: run each task inline when it is enqueued (Huey's immediate mode, in memory).
+    app.config.setdefault("JOBS_IMMEDIATE", False)
     if os.environ.get("APUNTO_JOBS_REDIS_URL"):
         app.config["JOBS_REDIS_URL"] = os.environ["APUNTO_JOBS_REDIS_URL"]
     if os.environ.get("APUNTO_JOBS_EMBEDDED"):
         app.config["JOBS_EMBEDDED"] = os.environ["APUNTO_JOBS_EMBEDDED"].lower() not in (
             "0", "no", "false")
     app.extensions["jobs"] = Jobs(app)
+    app.extensions["jobs"].huey.immediate = bool(app.config["JOBS_IMMEDIATE"])
 
 
 def queue():
