@@ -197,6 +197,9 @@ def main(argv=None):
             "--worker-class", "gthread", "--threads", str(args.threads),
             "--bind", f"{args.host}:{args.port}", "--graceful-timeout", str(GRACE_SECONDS),
             "--timeout", str(GRACE_SECONDS + 30), "--no-control-socket",
+            # Each process listens on the port itself (SO_REUSEPORT): Linux spreads the new
+            # connections evenly, instead of the least busy process taking nearly all of them.
+            "--reuse-port",
             "apunto_fact:create_app()"])
         say(f"apunto-fact en http://{args.host}:{args.port} — {args.servers} servidores, "
             f"{args.workers} trabajadores de la cola (Ctrl+C para salir)")
