@@ -129,7 +129,11 @@ def stack(start_stack, redis_server):
 
 def _stamp(user, invoicing, invoice_id, version, answers):
     data = {**invoicing.form(), "version": str(version)}
-    reply = user.post(f"/facturas/{invoice_id}/timbrar", data, timeout=120)
+    try:
+        reply = user.post(f"/facturas/{invoice_id}/timbrar", data, timeout=120)
+    except requests.ConnectionError:
+        answers.append("cut")  # its server process was killed
+        return
     answers.append(reply.status_code)
 
 
@@ -269,4 +273,42 @@ def test_redis_stopped_while_stamping_every_invoice_ends_in_one_explained_state(
     cfdis = [cfdi for cfdi in _cfdi_ids(invoicing) if cfdi not in earlier]
     assert len(cfdis) == len(queued)  # one CFDI for each, none for the refused
     assert {invoicing.invoice(i).alegra_id for i in queued} == set(cfdis)
+    assert not any(key.endswith("429") for key in sandbox_calls(sandbox)["calls"])
+
+
+def test_a_server_process_killed_mid_clicks_leaves_each_invoice_stamped_once_or_untouched(
+        invoicing, app, sandbox, stack):
+    """kill -9 of one server process while clicks arrive: gunicorn starts another; a click
+    it cut either never happened (the draft stays a draft, nothing sent) or its invoice is
+    queued and stamped once — even one queued with no task yet (the minute's requeue)."""
+    ids = [invoicing.draft() for _ in range(INVOICES)]
+    versions = {invoice_id: invoicing.version(invoice_id) for invoice_id in ids}
+    earlier = set(_cfdi_ids(invoicing))
+    set_faults(sandbox, rate_limit=150, window=60)
+    users = [HttpUser(stack.base) for _ in range(2)]
+    for user in users:
+        user.http.headers["Connection"] = "close"
+    servers = stack.processes("server")
+    assert len(servers) == 2, stack.log()
+    answers = []
+    clicks = [threading.Thread(target=_stamp, args=(user, invoicing, invoice_id,
+                                                     versions[invoice_id], answers))
+              for invoice_id in ids for user in users]
+    for click in clicks:
+        click.start()
+    assert wait_for(lambda: len(answers) >= 4, timeout=120)
+    servers[0].kill()
+    for click in clicks:
+        click.join()
+    assert wait_for(lambda: len(stack.processes("server")) == 2, timeout=120), stack.log()
+    settled = wait_for(lambda: not set(_statuses(invoicing, ids)) & {
+        "queued", "stamping", "unknown"}, timeout=240, step=0.5)
+    assert settled and set(_statuses(invoicing, ids)) <= {"stamped", "draft"}, _story(
+        invoicing, ids)
+    invoices = [invoicing.invoice(invoice_id) for invoice_id in ids]
+    untouched = [i for i in invoices if i.status == "draft"]
+    assert all(i.alegra_id is None and i.problem_message is None for i in untouched)
+    cfdis = [cfdi for cfdi in _cfdi_ids(invoicing) if cfdi not in earlier]
+    assert len(cfdis) == INVOICES - len(untouched)  # one CFDI for each stamped, no more
+    assert {i.alegra_id for i in invoices if i.status == "stamped"} == set(cfdis)
     assert not any(key.endswith("429") for key in sandbox_calls(sandbox)["calls"])
