@@ -14,23 +14,29 @@ from .extensions import db
 
 
 def main(argv=None):
-    """The `apunto-fact` console script: migrate the database, then serve."""
+    """The `apunto-fact` console script: migrate the database, then serve.
+
+    `apunto-fact worker [...]` runs a queue worker instead (no migration: servers do that).
+    """
     from flask_migrate import upgrade
 
     from . import create_app
     from . import paths
 
+    argv = sys.argv[1:] if argv is None else list(argv)
     paths.use_user_folder_when_installed()
     app = create_app()
+    info = ScriptInfo(create_app=lambda: app, set_debug_flag=False)
+    if argv[:1] == ["worker"]:
+        return worker.main(args=argv[1:], prog_name="apunto-fact worker", obj=info)
     with app.app_context():
         upgrade(directory=paths.migrations_dir())
-    info = ScriptInfo(create_app=lambda: app, set_debug_flag=False)
     return serve.main(args=argv, prog_name="apunto-fact", obj=info)
 
 
 def init_app(app):
     """Register the commands."""
-    for command in (create_user, rotate_key, alegra_sandbox, serve, sat_info, reconcile,
+    for command in (create_user, rotate_key, alegra_sandbox, serve, worker, sat_info, reconcile,
                     export_month):
         app.cli.add_command(command)
 
@@ -144,8 +150,13 @@ def _port_or_next(host, port, what):
     return chosen
 
 
-def run_server(app, host, port, sandbox=True, sandbox_port=None, open_browser=False):
-    """Start the sandbox (optional) and serve the app; a busy port moves to the next one."""
+def run_server(app, host, port, sandbox=True, sandbox_port=None, open_browser=False,
+               queue_worker=None):
+    """Start the sandbox (optional) and serve the app; a busy port moves to the next one.
+
+    queue_worker: run the task queue's consumer in this process (default JOBS_EMBEDDED);
+    False when separate `flask worker` processes take the tasks.
+    """
     from waitress import create_server
 
     if sandbox:
@@ -166,7 +177,9 @@ def run_server(app, host, port, sandbox=True, sandbox_port=None, open_browser=Fa
     from . import jobs
 
     # The task queue's workers run in this same command: nothing else to start.
-    consumer = jobs.start_consumer(app)
+    if queue_worker is None:
+        queue_worker = app.config["JOBS_EMBEDDED"]
+    consumer = jobs.start_consumer(app) if queue_worker else None
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
     click.echo(f"apunto-fact en {url}  (Ctrl+C para salir)")
     sys.stdout.flush()
@@ -178,7 +191,8 @@ def run_server(app, host, port, sandbox=True, sandbox_port=None, open_browser=Fa
         click.echo("apunto-fact se detuvo.")
     finally:
         http.close()
-        consumer.stop()  # a sweep cut short is safe: it only reads and downloads
+        if consumer:
+            consumer.stop()  # a sweep cut short is safe: it only reads and downloads
 
 
 def _first_run():
@@ -209,14 +223,49 @@ def _first_run():
               help="Abrir el navegador (por omisión, solo la primera vez).")
 @click.option("--allow-network", is_flag=True,
               help="Servir en la red aunque todavía no exista la cuenta del dueño.")
-def serve(host, port, sandbox, sandbox_port, browser, allow_network):
+@click.option("--worker/--no-worker", "queue_worker", default=None,
+              help="Atender la cola de tareas en este mismo proceso (por omisión sí; no "
+                   "cuando corren procesos `flask worker` aparte, APUNTO_JOBS_EMBEDDED=0).")
+def serve(host, port, sandbox, sandbox_port, browser, allow_network, queue_worker):
     """Serve the app with waitress (and the local Alegra sandbox)."""
     from . import exposure
 
     exposure.check(host, port, allow_network)
     app = current_app._get_current_object()
     open_browser = _first_run() if browser is None else browser
-    run_server(app, host, port, sandbox, sandbox_port, open_browser)
+    run_server(app, host, port, sandbox, sandbox_port, open_browser, queue_worker)
+
+
+@click.command("worker")
+@with_appcontext
+@click.option("--threads", type=click.IntRange(1, 64), default=None,
+              help="Tareas a la vez en este proceso (por omisión JOBS_WORKERS, 2).")
+@click.option("--periodic/--no-periodic", default=True, show_default=True,
+              help="Programar aquí las tareas periódicas (la revisión cada 5 minutos). Con "
+                   "varios trabajadores, solo uno con --periodic; los demás con --no-periodic.")
+def worker(threads, periodic):
+    """Run the task queue's workers as a process of their own (several servers, one queue)."""
+    import logging
+
+    from . import jobs
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    app = current_app._get_current_object()
+    cfg = app.config
+    # Ctrl+C / SIGTERM wait for a stamp in hand as long as its POST may take, then give up:
+    # what is cut short is resolved by reading Alegra (attempt markers), never sent twice.
+    timeout = cfg["ALEGRA_CONNECT_TIMEOUT"] + cfg["ALEGRA_STAMP_TIMEOUT"] + 15
+    consumer = jobs.queue().worker(threads or cfg["JOBS_WORKERS"], periodic, timeout)
+    store = "Redis" if cfg.get("JOBS_REDIS_URL") else "SQLite (instance/jobs.sqlite)"
+    click.echo(f"Trabajador de la cola: {consumer.workers} tarea(s) a la vez, cola en {store}, "
+               f"tareas periódicas {'aquí' if periodic else 'en otro trabajador'}. "
+               "Ctrl+C termina lo que está haciendo y sale.")
+    sys.stdout.flush()
+    # A stamp whose process died (a killed worker or server) is resolved by reading Alegra
+    # when a worker starts, as `serve` does; reconcile only touches attempts of dead senders.
+    _recover_in_background(app)
+    consumer.run()
+    click.echo("El trabajador de la cola se detuvo.")
 
 
 def _recover_in_background(app):

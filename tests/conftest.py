@@ -3,6 +3,8 @@ import contextlib
 import os
 import re
 import shutil
+import socket
+import subprocess
 import time
 
 import pytest
@@ -22,6 +24,91 @@ TEST_DATABASE_URL = os.environ.get("APUNTO_TEST_DATABASE_URL")
 SANDBOX_EMAIL = "demo@sandbox.apunto.mx"
 SANDBOX_TOKEN = "sbx-test-token-3d8f0a91c7"
 PASSWORD = "contraseña-segura"
+
+
+# The scaled-out pass (scripts/test-scaled.sh): the task queue in a private Redis for every test,
+# and the tests marked `scaled` (several processes) selected.
+SCALED = os.environ.get("APUNTO_TEST_SCALED") == "1"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Outside the scaled pass, leave out the multi-process tests (they run in that pass)."""
+    if SCALED:
+        return
+    left = [item for item in items if item.get_closest_marker("scaled")]
+    if left:
+        config.hook.pytest_deselected(items=left)
+        items[:] = [item for item in items if not item.get_closest_marker("scaled")]
+
+
+class RedisServer:
+    """A redis-server of this test run only: its own port and folder, nothing saved."""
+
+    def __init__(self, folder, port=None):
+        executable = shutil.which("redis-server")
+        if not executable:
+            if os.environ.get("APUNTO_TEST_SKIP_REDIS") == "1" and not os.environ.get("CI"):
+                pytest.skip("redis-server no está instalado (APUNTO_TEST_SKIP_REDIS=1)")
+            pytest.fail("redis-server no está instalado: las pruebas de la cola en Redis lo "
+                        "necesitan. `make test` lo instala (apt-get install redis-server); "
+                        "localmente se pueden omitir con APUNTO_TEST_SKIP_REDIS=1 (en CI, nunca).",
+                        pytrace=False)
+        os.makedirs(folder, exist_ok=True)
+        for _ in range(5):  # the free port may be taken between the probe and the bind
+            if port is None:
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", 0))
+                    self.port = probe.getsockname()[1]
+            else:
+                self.port = port  # started again where the stack expects it
+            self.process = subprocess.Popen(
+                [executable, "--port", str(self.port), "--bind", "127.0.0.1", "--dir",
+                 str(folder), "--save", "", "--appendonly", "no", "--daemonize", "no"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.url = f"redis://127.0.0.1:{self.port}/0"
+            if self._up():
+                return
+            self.process.kill()
+            self.process.wait()
+        pytest.fail("redis-server no arrancó", pytrace=False)
+
+    def client(self):
+        import redis
+        return redis.Redis.from_url(self.url)
+
+    def _up(self, timeout=20):
+        import redis
+        deadline = time.monotonic() + timeout
+        while self.process.poll() is None and time.monotonic() < deadline:
+            try:
+                return self.client().ping()
+            except redis.RedisError:
+                time.sleep(0.05)
+        return False
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    """A private redis-server on a free port for the whole run (parallel runs never collide)."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _queue_in_redis_when_scaled(request, monkeypatch):
+    """In the scaled pass every app (and every server it starts) keeps its queue in Redis."""
+    if not SCALED:
+        yield
+        return
+    server = request.getfixturevalue("redis_server")
+    monkeypatch.setenv("APUNTO_JOBS_REDIS_URL", server.url)
+    yield
+    server.client().flushdb()
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,10 @@ import pytest
 
 from conftest import sandbox_calls
 from conftest import set_faults
+from test_stamping_integrity import wait_for
 
 from apunto_fact import create_app
+from apunto_fact import jobs
 from apunto_fact.alegra import budget as budget_module
 from apunto_fact.alegra.budget import Budget
 from apunto_fact.alegra.client import AlegraError
@@ -115,3 +117,80 @@ def test_no_request_thread_sleeps_for_alegra_when_the_budget_is_spent(invoicing,
     assert invoicing.invoice(invoice_id).status == "draft"  # nothing sent: still editable
     assert status.status_code == 200
     assert re.search(r"intenta de nuevo en (4\d|50) s", status.get_data(as_text=True).lower())
+
+
+@pytest.fixture
+def waitress_server(invoicing, app):
+    """The app behind waitress (8 request threads named waitress-N), as `flask serve` runs it."""
+    from waitress import create_server
+    server = create_server(app, host="127.0.0.1", port=0, threads=8)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}"
+    server.close()
+    thread.join(timeout=30)
+
+
+def test_budget_spent_stamp_clicks_over_http_never_sleep_a_request_thread(
+        invoicing, app, sandbox, waitress_server, monkeypatch):
+    """8 users press Timbrar at once with Alegra's minute spent while another browses: the
+    clicks queue, every sleep for the budget happens in the queue's workers (never in one of
+    waitress's request threads), browsing answers while the stamps wait, and then all are
+    stamped with no 429."""
+    from test_jobs import real_queue
+    from test_stamping_integrity import HttpUser
+    slept_in = []
+    original_init = Budget.__init__
+
+    def recording_init(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        real = self.sleep
+
+        def sleep(seconds):
+            slept_in.append(threading.current_thread().name)
+            real(seconds)
+        self.sleep = sleep
+    monkeypatch.setattr(Budget, "__init__", recording_init)
+    ids = [invoicing.draft() for _ in range(8)]
+    versions = {invoice_id: invoicing.version(invoice_id) for invoice_id in ids}
+    real_queue(app)
+    with app.test_request_context():
+        from apunto_fact.settings import alegra
+        shared = alegra.make_client().budget
+    shared.observe(remaining=0, reset_seconds=50)
+    stampers = [HttpUser(waitress_server) for _ in ids]
+    browser = HttpUser(waitress_server)
+    answers, pages = {}, []
+
+    def press(user, invoice_id):
+        data = {**invoicing.form(), "version": str(versions[invoice_id])}
+        answers[invoice_id] = user.post(f"/facturas/{invoice_id}/timbrar", data)
+
+    def statuses():
+        return {invoicing.invoice(invoice_id).status for invoice_id in ids}
+
+    clicks = [threading.Thread(target=press, args=(user, invoice_id))
+              for user, invoice_id in zip(stampers, ids)]
+    for click in clicks:
+        click.start()
+    for click in clicks:
+        click.join()
+    assert {reply.status_code for reply in answers.values()} == {200}
+    assert statuses() == {"queued"}  # answered at once: nobody waited for Alegra
+    shared.observe(remaining=0, reset_seconds=4)  # Alegra's next minute starts in 4 s
+    consumer = jobs.start_consumer(app)
+    try:
+        while "queued" in statuses():
+            reply = browser.http.get(f"{waitress_server}/facturas/", timeout=30)
+            pages.append((reply.status_code, "queued" in statuses()))
+        assert wait_for(lambda: statuses() == {"stamped"}, timeout=120), statuses()
+    finally:
+        consumer.stop(graceful=True)
+
+    assert [name for name in slept_in if name.startswith("waitress")] == []
+    assert slept_in  # the workers did wait for Alegra's next minute
+    assert pages and {status for status, _ in pages} == {200}
+    assert any(waiting for _, waiting in pages)  # pages answered while stamps waited
+    calls = sandbox_calls(sandbox)["calls"]
+    assert calls.get("POST /invoices") == 8
+    assert not any(key.endswith("429") for key in calls), calls

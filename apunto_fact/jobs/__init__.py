@@ -2,11 +2,14 @@
 
 Huey (https://huey.readthedocs.io) keeps the queue. By default in SQLite in the instance folder
 (no extra service; `flask serve` runs the consumer in the same command); with
-APUNTO_JOBS_REDIS_URL in Redis, so several servers and workers share one queue. Workers take
-Alegra's budget from alegra.budget like everyone else, and may wait for its reset.
+APUNTO_JOBS_REDIS_URL in Redis, so several servers and workers share one queue. Scaled out,
+servers run without their embedded consumer (APUNTO_JOBS_EMBEDDED=0) and `flask worker`
+processes take the tasks; exactly one of them schedules the periodic ones (--periodic).
+Workers take Alegra's budget from alegra.budget like everyone else, and may wait for its reset.
 """
 import logging
 import os
+import signal
 
 from flask import current_app
 from huey import RedisHuey
@@ -18,6 +21,10 @@ from . import stamps
 from . import work
 
 log = logging.getLogger(__name__)
+
+# An idle worker looks at the queue at least this often (Huey backs off to 10 s by default:
+# a stamp queued then would wait that long before starting).
+IDLE_POLL = 1.0
 
 
 class Jobs:
@@ -43,7 +50,14 @@ class Jobs:
         # An idle worker polls at most every second (Huey's default backs off to 10 s): a
         # queued stamp starts about at once, as the page's estimate says.
         return _EmbeddedConsumer(self.huey, workers=workers, worker_type="thread",
-                                 periodic=True, check_worker_health=False, max_delay=1.0)
+                                 periodic=True, check_worker_health=False, max_delay=IDLE_POLL)
+
+    def worker(self, workers, periodic, shutdown_timeout):
+        """A consumer that is its own process (`flask worker`): Ctrl+C or SIGTERM let the
+        tasks in hand finish (up to shutdown_timeout seconds; a second signal stops at once)."""
+        return _StandaloneConsumer(self.huey, workers=workers, worker_type="thread",
+                                   periodic=periodic, check_worker_health=True,
+                                   shutdown_timeout=shutdown_timeout, max_delay=IDLE_POLL)
 
 
 def _stamp_tasks(jobs, app):
@@ -88,6 +102,23 @@ class _EmbeddedConsumer(Consumer):
         pass
 
 
+class _StandaloneConsumer(Consumer):
+    """Huey's consumer as the whole process. Both SIGINT (Ctrl+C) and SIGTERM (the launcher,
+    systemd, a container) stop gracefully: a stamp in hand is finished, not cut."""
+
+    def _set_signal_handlers(self):
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, self._stop_gracefully)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+    def _stop_gracefully(self, signum, frame):
+        # Read by Consumer.loop(); a second signal raises KeyboardInterrupt in the graceful
+        # join, which Huey turns into "stop now".
+        self._signum, self._restart, self._graceful = signum, False, True
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+
 def _storage(app):
     url = app.config.get("JOBS_REDIS_URL")
     if url:
@@ -100,10 +131,15 @@ def init_app(app):
     """Give the app its queue (app.extensions["jobs"])."""
     app.config.setdefault("JOBS_WORKERS", 2)
     app.config.setdefault("JOBS_SWEEP_MINUTES", 5)
+    # `flask serve` runs the consumer in its own process unless separate workers do the work.
+    app.config.setdefault("JOBS_EMBEDDED", True)
     # Tests: run each task inline when it is enqueued (Huey's immediate mode, in memory).
     app.config.setdefault("JOBS_IMMEDIATE", False)
     if os.environ.get("APUNTO_JOBS_REDIS_URL"):
         app.config["JOBS_REDIS_URL"] = os.environ["APUNTO_JOBS_REDIS_URL"]
+    if os.environ.get("APUNTO_JOBS_EMBEDDED"):
+        app.config["JOBS_EMBEDDED"] = os.environ["APUNTO_JOBS_EMBEDDED"].lower() not in (
+            "0", "no", "false")
     app.extensions["jobs"] = Jobs(app)
     app.extensions["jobs"].huey.immediate = bool(app.config["JOBS_IMMEDIATE"])
     app.add_template_global(work.files_progress)  # Inicio: missing XML/PDF downloads
