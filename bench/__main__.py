@@ -5,6 +5,7 @@ import signal
 import sys
 import tempfile
 import time
+import traceback
 
 from . import alegra_cost
 from . import archive_month
@@ -30,34 +31,37 @@ def table(rows):
     return "\n".join(lines)
 
 
+def _guarded(name, run):
+    """The section's rows; a section that breaks becomes a failed row, not a lost run."""
+    try:
+        return run()
+    except Exception as exc:  # noqa: BLE001 - the other sections' figures must survive
+        traceback.print_exc()
+        return [{"what": f"Sección «{name}»", "value": f"falló: {type(exc).__name__}: "
+                 f"{str(exc)[:200]}", "target": "—", "ok": False}]
+
+
 def main(sections):
     """Run the chosen sections (all by default); write RESULTS.md only after a full run."""
     started = time.monotonic()
     rows, pages_report, pages_ok = [], "", True
     chosen = set(sections) or {"startup", "catalog", "pages", "home", "alegra", "budget",
                                 "rep", "memory", "archive"}
-    if "startup" in chosen:
-        rows += startup.run()
-    if "catalog" in chosen:
+    def catalog():
         with tempfile.TemporaryDirectory() as tmp:
             app, client = signed_in_client(tmp)
             with app.app_context():
-                rows += catalog_search.run(client)
-    if "pages" in chosen:
-        pages_report, pages_ok = pages.run()
-    if "home" in chosen:
-        rows += home.run()
-    if "alegra" in chosen:
-        rows += alegra_cost.requests_per_invoice()
-        rows += alegra_cost.bulk()
-    if "budget" in chosen:
-        rows += budget_spent.run()
-    if "rep" in chosen:
-        rows += rep_cost.requests_per_rep()
-    if "memory" in chosen:
-        rows += memory.run()
-    if "archive" in chosen:
-        rows += archive_month.run()
+                return catalog_search.run(client)
+
+    measured = [("startup", startup.run), ("catalog", catalog), ("home", home.run),
+                ("alegra", lambda: alegra_cost.requests_per_invoice() + alegra_cost.bulk()),
+                ("budget", budget_spent.run), ("rep", rep_cost.requests_per_rep),
+                ("memory", memory.run), ("archive", archive_month.run)]
+    for name, run in measured:
+        if name in chosen:
+            rows += _guarded(name, run)
+        if name == "catalog" and "pages" in chosen:
+            pages_report, pages_ok = pages.run()
     minutes = (time.monotonic() - started) / 60
     report = (table(rows) + "\n\n## Páginas por HTTP (servidor real, usuarios concurrentes)\n"
               + PAGES_NOTES + pages_report)

@@ -13,7 +13,9 @@ def signed_in_client(folder, **config):
     """Return (app, client) on a migrated database in folder, signed in as the owner."""
     from conftest import Browserless
 
-    app = create_app({"INSTANCE_PATH": folder, "SECRET_KEY": "bench",
+    # In-process flows press Timbrar like the tests do: the stamp runs inside the request
+    # (JOBS_IMMEDIATE); measurements of the queue go through the real server instead.
+    app = create_app({"INSTANCE_PATH": folder, "SECRET_KEY": "bench", "JOBS_IMMEDIATE": True,
                       "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", **config})
     with app.app_context():
         upgrade()
