@@ -557,3 +557,22 @@ def test_two_lots_of_the_same_drafts_stamp_each_once_and_one_lot_follows_each(
         as_text=True)).group(1) for url in (first, second))
     assert (summaries, posts(sandbox)) == (
         ["Terminó: 0 timbradas, 3 no estaban listas.", "Terminó: 3 timbradas."], 3)
+
+
+@pytest.mark.usefixtures("queue_config")
+def test_a_customer_changed_while_the_invoice_waits_in_line_is_never_stamped_unseen(
+        invoicing, app, sandbox):
+    from conftest import CUSTOMER
+
+    invoice_id = invoicing.draft()
+    invoicing.stamp(invoice_id)
+    edited = invoicing.user.post(f"/clientes/{invoicing.customer_id}",
+                                 {**CUSTOMER, "name": "XOCHILT CASAS CHAVEZ DE LEON"}, htmx=True)
+    assert edited.status_code == 204
+    with consumer(app):
+        assert wait_for(lambda: statuses(app, [invoice_id]) == ["draft"])
+    invoice = invoicing.invoice(invoice_id)
+    assert (invoice.problem_code, invoice.problem_field, posts(sandbox)) == (
+        "desactualizada", "customer", 0)
+    assert "cambiaron mientras la factura esperaba en la cola" in invoicing.user.get(
+        f"/facturas/{invoice_id}").get_data(as_text=True)

@@ -65,9 +65,9 @@ def _stamp_tasks(jobs, app):
     when a consumer starts and every minute (a worker that died took its task with it)."""
     huey = jobs.huey
 
-    def stamp(invoice_id, version):
+    def stamp(invoice_id, version, receptor=None):
         with app.app_context():
-            stamps.stamp(invoice_id, version)
+            stamps.stamp(invoice_id, version, receptor)
 
     def requeue():
         with app.app_context():
