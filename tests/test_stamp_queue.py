@@ -572,7 +572,21 @@ def test_a_customer_changed_while_the_invoice_waits_in_line_is_never_stamped_uns
     with consumer(app):
         assert wait_for(lambda: statuses(app, [invoice_id]) == ["draft"])
     invoice = invoicing.invoice(invoice_id)
-    assert (invoice.problem_code, invoice.problem_field, posts(sandbox)) == (
-        "desactualizada", "customer", 0)
+    assert (invoice.problem_code, posts(sandbox)) == ("desactualizada", 0)
     assert "cambiaron mientras la factura esperaba en la cola" in invoicing.user.get(
         f"/facturas/{invoice_id}").get_data(as_text=True)
+
+
+@pytest.mark.usefixtures("queue_config")
+def test_a_product_unit_changed_while_the_invoice_waits_in_line_is_never_stamped_unseen(
+        invoicing, app, sandbox):
+    from conftest import PRODUCT
+
+    invoice_id = invoicing.draft()
+    invoicing.stamp(invoice_id)
+    edited = invoicing.user.post(f"/productos/{invoicing.product_ids[0]}",
+                                 {**PRODUCT, "clave_unidad": "H87"}, htmx=True)
+    assert edited.status_code == 204
+    with consumer(app):
+        assert wait_for(lambda: statuses(app, [invoice_id]) == ["draft"])
+    assert (invoicing.invoice(invoice_id).problem_code, posts(sandbox)) == ("desactualizada", 0)

@@ -205,7 +205,7 @@ def stamp_queued(invoice, version, seen_receptor=None):
     db.session.refresh(invoice)
     if seen_receptor is not None and seen_receptor != receptor(invoice):
         transition(invoice, DRAFT, version=version, only_from=(QUEUED,),
-                   **problem_values(Problem.STALE, RECEPTOR_CHANGED, field="customer"))
+                   **problem_values(Problem.STALE, RECEPTOR_CHANGED))
         return False
     claimed, unsent = _claim_and_send(invoice, version, (QUEUED,), DRAFT)
     if claimed and unsent is not None:
@@ -213,20 +213,25 @@ def stamp_queued(invoice, version, seen_receptor=None):
     return claimed
 
 
-RECEPTOR_CHANGED = ("Los datos fiscales del cliente (RFC, nombre, régimen o código postal) "
-                    "cambiaron mientras la factura esperaba en la cola, así que no se timbró: "
-                    "revísala y vuelve a timbrarla.")
+RECEPTOR_CHANGED = ("Los datos fiscales del cliente (RFC, nombre, régimen o código postal) o "
+                    "la clave SAT o unidad de un producto cambiaron mientras la factura "
+                    "esperaba en la cola, así que no se timbró: revísala y vuelve a timbrarla.")
 
 
 def receptor(invoice):
-    """The customer's fiscal data as the CFDI's Receptor would carry it (a short digest)."""
+    """A short digest of what a stamp reads from the catalog when it is sent, not from the
+    invoice's own version: the customer's fiscal data and each product's SAT keys."""
     import hashlib
 
     customer = invoice.customer
     if customer is None:
         return None
-    text = "|".join(str(v) for v in (customer.id, customer.rfc, customer.name,
-                                      customer.regimen, customer.cp))
+    parts = [customer.id, customer.rfc, customer.name, customer.regimen, customer.cp]
+    for line in invoice.lines:
+        product = line.product
+        parts += [product.id, product.clave_prod_serv, product.clave_unidad] if product \
+            else [None]
+    text = "|".join(str(v) for v in parts)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
