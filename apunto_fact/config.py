@@ -10,9 +10,6 @@ DEFAULTS = {
     # The status check is interactive: fail fast rather than keep the user waiting.
     "ALEGRA_STATUS_READ_TIMEOUT": 10.0,
     "ALEGRA_MAX_RATE_WAIT": 65.0,
-    # Requests per minute of one Alegra API user (alegra-api.md §1.6); the sandbox plays the
-    # same figure unless SANDBOX_RATE_LIMIT says otherwise.
-    "ALEGRA_RATE_LIMIT": 150,
     # Stamping waits on the PAC and the SAT: allow longer before calling it "unknown".
     "ALEGRA_STAMP_TIMEOUT": 60.0,
     # An attempt not found in Alegra this long after its POST was never created. The grace
@@ -70,7 +67,9 @@ def load(app, test_config=None):
         "SQLALCHEMY_DATABASE_URI",
         "sqlite:///" + os.path.join(app.instance_path, "apunto_fact.sqlite"),
     )
-    app.config.setdefault("SANDBOX_RATE_LIMIT", app.config["ALEGRA_RATE_LIMIT"])
+    # ALEGRA_RATE_LIMIT (optional): requests per minute of one Alegra API user, 150 when unset
+    # (alegra.budget.LIMIT, alegra-api.md §1.6); the local sandbox plays the same figure.
+    app.config.setdefault("SANDBOX_RATE_LIMIT", app.config.get("ALEGRA_RATE_LIMIT") or 150)
     app.config.setdefault("SANDBOX_STATE_PATH", os.path.join(app.instance_path, "alegra-sandbox.sqlite"))
     app.config.setdefault("ARCHIVE_PATH", os.path.join(app.instance_path, "archivo"))
     if not app.config.get("SECRET_KEY"):

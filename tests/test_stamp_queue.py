@@ -514,3 +514,79 @@ def test_inicio_links_to_a_running_lot_until_it_ends(invoicing, app):
     with consumer(app):
         assert wait_for(lambda: "Timbrado en curso" not in
                         invoicing.user.get("/").get_data(as_text=True))
+
+
+def test_a_selection_naming_one_invoice_twice_makes_one_lot_item(invoicing, app, sandbox):
+    from apunto_fact.invoices import lots
+
+    invoice_id = invoicing.draft()
+    version = invoicing.version(invoice_id)
+    response = invoicing.user.post("/facturas/lotes", {
+        "invoices": [f"{invoice_id}:{version}", f"{invoice_id}:{version + 1}"],
+        "selected": "1"})
+    with app.app_context():
+        items = db.session.query(lots.StampLotItem).count()
+        db.session.remove()
+    assert (response.status_code, items, statuses(app, [invoice_id]), posts(sandbox)) == (
+        303, 1, ["stamped"], 1)
+
+
+def test_all_ready_beyond_the_lot_size_says_how_many_are_left(invoicing, app, monkeypatch):
+    from apunto_fact.invoices import lots
+
+    monkeypatch.setattr(lots, "MAX_LOT", 2)
+    drafts(invoicing, 3)
+    response = invoicing.user.post("/facturas/lotes", {"all_ready": "1"})
+    page = invoicing.user.get(response.headers["Location"]).get_data(as_text=True)
+    assert ("Este lote lleva los 2 borradores más antiguos; quedan 1." in page,
+            re.search(r'id="lot-summary">([^<]*)<', page).group(1)) == (
+        True, "Terminó: 2 timbradas.")
+
+
+@pytest.mark.usefixtures("queue_config")
+def test_two_lots_of_the_same_drafts_stamp_each_once_and_one_lot_follows_each(
+        invoicing, app, sandbox):
+    app.config["JOBS_WORKERS"] = 1  # the two lots are handled in the order they were made
+    ids = drafts(invoicing, 3)
+    first = invoicing.user.post("/facturas/lotes", {"all_ready": "1"}).headers["Location"]
+    second = invoicing.user.post("/facturas/lotes", {"all_ready": "1"}).headers["Location"]
+    with consumer(app):
+        assert wait_for(lambda: statuses(app, ids) == ["stamped"] * 3 and
+                        pending_tasks(app) == 0)
+    summaries = sorted(re.search(r'id="lot-summary">([^<]*)<', invoicing.user.get(url).get_data(
+        as_text=True)).group(1) for url in (first, second))
+    assert (summaries, posts(sandbox)) == (
+        ["Terminó: 0 timbradas, 3 no estaban listas.", "Terminó: 3 timbradas."], 3)
+
+
+@pytest.mark.usefixtures("queue_config")
+def test_a_customer_changed_while_the_invoice_waits_in_line_is_never_stamped_unseen(
+        invoicing, app, sandbox):
+    from conftest import CUSTOMER
+
+    invoice_id = invoicing.draft()
+    invoicing.stamp(invoice_id)
+    edited = invoicing.user.post(f"/clientes/{invoicing.customer_id}",
+                                 {**CUSTOMER, "name": "XOCHILT CASAS CHAVEZ DE LEON"}, htmx=True)
+    assert edited.status_code == 204
+    with consumer(app):
+        assert wait_for(lambda: statuses(app, [invoice_id]) == ["draft"])
+    invoice = invoicing.invoice(invoice_id)
+    assert (invoice.problem_code, posts(sandbox)) == ("desactualizada", 0)
+    assert "cambiaron mientras la factura esperaba en la cola" in invoicing.user.get(
+        f"/facturas/{invoice_id}").get_data(as_text=True)
+
+
+@pytest.mark.usefixtures("queue_config")
+def test_a_product_unit_changed_while_the_invoice_waits_in_line_is_never_stamped_unseen(
+        invoicing, app, sandbox):
+    from conftest import PRODUCT
+
+    invoice_id = invoicing.draft()
+    invoicing.stamp(invoice_id)
+    edited = invoicing.user.post(f"/productos/{invoicing.product_ids[0]}",
+                                 {**PRODUCT, "clave_unidad": "H87"}, htmx=True)
+    assert edited.status_code == 204
+    with consumer(app):
+        assert wait_for(lambda: statuses(app, [invoice_id]) == ["draft"])
+    assert (invoicing.invoice(invoice_id).problem_code, posts(sandbox)) == ("desactualizada", 0)

@@ -54,7 +54,7 @@ class Budget:
         self.clock = clock or time.time
         self.sleep = sleep or (lambda seconds: time.sleep(seconds))
         self.app = current_app._get_current_object()
-        self.limit = limit or self.app.config.get("ALEGRA_RATE_LIMIT", LIMIT)
+        self.limit = limit or self.app.config.get("ALEGRA_RATE_LIMIT") or LIMIT
 
     def acquire(self):
         """Take one request from the window, waiting for the reset only where waiting is fine.

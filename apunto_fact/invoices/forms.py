@@ -168,7 +168,9 @@ class BulkStampForm(BaseForm):
                 self.invoices.errors = ["Esa selección no es válida; recarga la lista."]
                 return []
             chosen.append((int(invoice_id), int(version)))
-        unique = list(dict.fromkeys(chosen))
+        # One entry per invoice (the first version seen): a lot holds each invoice once.
+        unique = list({invoice_id: (invoice_id, version)
+                       for invoice_id, version in reversed(chosen)}.values())[::-1]
         if not unique and not self.all_ready.data:
             self.invoices.errors = ["Marca al menos una factura, o usa «Timbrar todas las "
                                     "listas para timbrar»."]

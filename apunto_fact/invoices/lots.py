@@ -27,6 +27,7 @@ from .models import Invoice
 from .models import InvoiceLine
 
 log = logging.getLogger(__name__)
+ANOTHER_LOT = "Ya estaba en la cola por otro lote; se timbra una sola vez."
 # One request checks every invoice of the lot before answering: keep it a request.
 MAX_LOT = 1000
 # The progress page's groups, in the order it shows them.
@@ -79,6 +80,12 @@ def ready_selection():
     rows = db.session.execute(db.select(Invoice.id).where(Invoice.status.in_(EDITABLE))
                               .order_by(Invoice.date, Invoice.id).limit(MAX_LOT)).scalars()
     return [(invoice_id, None) for invoice_id in rows]
+
+
+def editable_count():
+    """How many drafts and rejected invoices there are (to say what a full lot left out)."""
+    return db.session.scalar(db.select(db.func.count()).select_from(Invoice).where(
+        Invoice.status.in_(EDITABLE)))
 
 
 def create(selection, username=None, only_ready=False):
@@ -138,13 +145,20 @@ def _hand_to_queue(lot):
 def queue_lot(lot_id):
     """The worker's half of a lot: move each checked invoice to the queue (version-guarded:
     one edited since is left to its user) and give it a stamp task."""
-    pending = [(item.invoice_id) for item, _invoice in not_yet_queued(lot_id)]
-    for invoice_id in pending:
+    waiting = db.session.execute(db.select(StampLotItem.invoice_id).where(
+        StampLotItem.lot_id == lot_id, StampLotItem.not_queued.is_(None),
+        StampLotItem.queued_version.is_(None)).order_by(StampLotItem.position)).scalars().all()
+    for invoice_id in waiting:
         db.session.expunge_all()  # keep the session small: 1,000 invoices, one at a time
         item = db.session.get(StampLotItem, (lot_id, invoice_id))
         invoice = db.session.get(Invoice, invoice_id)
-        if item is not None and invoice is not None and _unqueued(item, invoice):
+        if item is None or invoice is None:
+            continue
+        if _unqueued(item, invoice):
             queue_unqueued(item, invoice)
+        elif not invoice.editable and _queued_by_another_lot(lot_id, invoice_id):
+            item.not_queued = ANOTHER_LOT
+            db.session.commit()
 
 
 def _why_not(invoice, seen, account):
@@ -253,7 +267,19 @@ def queue_unqueued(item, invoice):
     elif invoice.editable and invoice.version != item.checked_version:
         # Edited since the lot checked it (another requeue that won is not a reason).
         item.not_queued = outcome.notice
+    elif not invoice.editable and _queued_by_another_lot(lot_id, invoice_id):
+        # Two lots of the same drafts (a double click on «todas»): one follows each invoice.
+        item.not_queued = ANOTHER_LOT
     db.session.commit()
+
+
+def _queued_by_another_lot(lot_id, invoice_id):
+    """Did another unfinished lot put this invoice in line? (A tab's own Timbrar is just
+    followed: the lot shows its result.)"""
+    return db.session.scalar(db.select(StampLotItem.lot_id).join(StampLot).where(
+        StampLotItem.invoice_id == invoice_id, StampLotItem.lot_id != lot_id,
+        StampLotItem.queued_version.is_not(None), StampLot.finished_at.is_(None))
+        .limit(1)) is not None
 
 
 def running(limit=5):

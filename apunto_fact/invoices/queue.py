@@ -59,7 +59,7 @@ def estimate(number):
     if state is not None:
         remaining, reset = state
         if needed > remaining:
-            limit = int(current_app.config["ALEGRA_RATE_LIMIT"])
+            limit = int(current_app.config.get("ALEGRA_RATE_LIMIT") or alegra_budget.LIMIT)
             windows = math.ceil((needed - remaining) / limit)
             pace = max(pace, reset + (windows - 1) * alegra_budget.WINDOW_SECONDS)
     return math.ceil(pace)

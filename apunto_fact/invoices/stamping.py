@@ -176,7 +176,7 @@ def enqueue(invoice, version, check=True, keep_place=False):
         return _lost_claim(invoice)
     queued = invoice.version
     try:
-        jobs.queue().stamp(invoice.id, queued)
+        jobs.queue().stamp(invoice.id, queued, receptor(invoice))
     except Exception:  # noqa: BLE001 - any failure of the store means the same to the user
         log.exception("Could not enqueue the stamp of invoice %s", invoice.id)
         db.session.rollback()
@@ -190,21 +190,49 @@ def enqueue(invoice, version, check=True, keep_place=False):
     return Outcome(invoice)
 
 
-def stamp_queued(invoice, version):
+def stamp_queued(invoice, version, seen_receptor=None):
     """The worker's half of a queued stamp: wait for Alegra's budget, claim, send.
 
     The claim is guarded on (queued, version), so a task that runs twice, a task of a
     version the user took out of the queue, or two workers holding the same invoice stamp
-    at most once. Returns True if this call claimed it.
+    at most once. seen_receptor (receptor() when it was queued): a customer whose fiscal
+    data changed while the invoice waited sends it back to draft, never stamped to data the
+    user did not see. Returns True if this call claimed it.
     """
     if (invoice.status, invoice.version) != (QUEUED, version):
         return False
     _wait_for_room()
     db.session.refresh(invoice)
+    if seen_receptor is not None and seen_receptor != receptor(invoice):
+        transition(invoice, DRAFT, version=version, only_from=(QUEUED,),
+                   **problem_values(Problem.STALE, RECEPTOR_CHANGED))
+        return False
     claimed, unsent = _claim_and_send(invoice, version, (QUEUED,), DRAFT)
     if claimed and unsent is not None:
-        _retry_later(invoice, unsent)
+        _retry_later(invoice, unsent, seen_receptor)
     return claimed
+
+
+RECEPTOR_CHANGED = ("Los datos fiscales del cliente (RFC, nombre, régimen o código postal) o "
+                    "la clave SAT o unidad de un producto cambiaron mientras la factura "
+                    "esperaba en la cola, así que no se timbró: revísala y vuelve a timbrarla.")
+
+
+def receptor(invoice):
+    """A short digest of what a stamp reads from the catalog when it is sent, not from the
+    invoice's own version: the customer's fiscal data and each product's SAT keys."""
+    import hashlib
+
+    customer = invoice.customer
+    if customer is None:
+        return None
+    parts = [customer.id, customer.rfc, customer.name, customer.regimen, customer.cp]
+    for line in invoice.lines:
+        product = line.product
+        parts += [product.id, product.clave_prod_serv, product.clave_unidad] if product \
+            else [None]
+    text = "|".join(str(v) for v in parts)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _wait_for_room():
@@ -218,7 +246,7 @@ def _wait_for_room():
         db.session.commit()  # end the read transaction the wait may have begun
 
 
-def _retry_later(invoice, err):
+def _retry_later(invoice, err, seen_receptor=None):
     """Back in line (same place) after a passing failure, and say when it is tried again.
 
     Never inside a web request (tests run tasks inline): there the user reads the reason
@@ -247,7 +275,8 @@ def _retry_later(invoice, err):
     if transition(invoice, QUEUED, version=invoice.version, only_from=(DRAFT,),
                   **problem_values(problem, message)):
         try:
-            jobs.queue().stamp.schedule((invoice.id, invoice.version), delay=delay)
+            jobs.queue().stamp.schedule((invoice.id, invoice.version, seen_receptor),
+                                        delay=delay)
         except Exception:  # noqa: BLE001 - the periodic requeue gives it a task
             log.exception("Could not schedule the retry of invoice %s", invoice.id)
 

@@ -294,11 +294,16 @@ def bulk_stamp():
     if not selection:
         flash("No hay borradores para timbrar.", "error")
         return redirect_to(url_for("invoices.index"))
+    left = lots.editable_count() - len(selection) if only_ready else 0
     lot = lots.create(selection, current_user.username, only_ready=only_ready)
     if not lot.items:
         flash("Ninguno de los borradores está listo para timbrar: ábrelos para ver qué falta.",
               "error")
         return redirect_to(url_for("invoices.index"))
+    if left > 0:
+        flash(f"Este lote lleva los {len(selection)} borradores más antiguos; quedan {left}. "
+              "Cuando termine, presiona de nuevo «Timbrar todas las listas para timbrar».",
+              "warning")
     return redirect_to(url_for("invoices.lot", lot_id=lot.id))
 
 

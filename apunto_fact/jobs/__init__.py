@@ -65,9 +65,9 @@ def _stamp_tasks(jobs, app):
     when a consumer starts and every minute (a worker that died took its task with it)."""
     huey = jobs.huey
 
-    def stamp(invoice_id, version):
+    def stamp(invoice_id, version, receptor=None):
         with app.app_context():
-            stamps.stamp(invoice_id, version)
+            stamps.stamp(invoice_id, version, receptor)
 
     def requeue():
         with app.app_context():
@@ -79,10 +79,12 @@ def _stamp_tasks(jobs, app):
         with app.app_context():
             stamps.queue_lot(lot_id)
 
+    # Housekeeping goes ahead of the stamps in line (Huey priority): a lot of 1,000 must not
+    # hold back the requeue of what a dead worker left, nor the queueing of the next lot.
     jobs.stamp = huey.task(name="stamp")(stamp)
-    jobs.queue_lot = huey.task(name="queue_lot")(queue_lot)
-    jobs.requeue = huey.task(name="requeue")(requeue)
-    huey.periodic_task(crontab(minute="*"), name="periodic_requeue")(requeue)
+    jobs.queue_lot = huey.task(name="queue_lot", priority=10)(queue_lot)
+    jobs.requeue = huey.task(name="requeue", priority=20)(requeue)
+    huey.periodic_task(crontab(minute="*"), name="periodic_requeue", priority=20)(requeue)
     started = []
 
     @huey.on_startup(name="requeue_at_start")

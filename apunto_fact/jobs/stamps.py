@@ -11,12 +11,12 @@ from ..invoices.models import Invoice
 log = logging.getLogger(__name__)
 
 
-def stamp(invoice_id, version):
+def stamp(invoice_id, version, receptor=None):
     """Stamp a queued invoice (a no-op unless it is still queued at that version)."""
     invoice = db.session.get(Invoice, invoice_id)
     if invoice is None:
         return
-    stamping.stamp_queued(invoice, version)
+    stamping.stamp_queued(invoice, version, receptor)
 
 
 def queue_lot(lot_id):
