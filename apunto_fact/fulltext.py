@@ -220,8 +220,9 @@ def matching_ids(dialect, query_words, index=TABLE):
     return text(sql).bindparams(fts=expression)
 
 
-def few_ids(session, dialect, query_words, index=TABLE, many=MANY):
-    """The matching ids when fewer than many match (reading stops there), else None."""
+def few_ids(session, dialect, query_words, index=TABLE, many=None):
+    """The matching ids when fewer than many (MANY) match (reading stops there), else None."""
+    many = MANY if many is None else many
     sql, expression = _match(dialect, query_words, index)
     ids = session.execute(text(f"{sql} LIMIT {int(many)}"), {"fts": expression}).scalars().all()
     return ids if len(ids) < many else None
