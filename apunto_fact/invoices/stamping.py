@@ -747,6 +747,8 @@ def reconcile_many(invoices=None):
     resolved exactly as reconcile(invoice) resolves it alone, by its own attempt markers.
     """
     invoices = pending() if invoices is None else invoices
+    if not invoices:
+        return invoices
     try:
         listings = api.InvoiceListings(connection.make_client())
     except (crypto.KeyProblem, connection.NotConfigured) as exc:

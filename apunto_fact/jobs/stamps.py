@@ -34,8 +34,8 @@ def requeue(pending, enqueue):
     request never queued are queued. Returns how many tasks were added.
     """
     added = 0
-    for invoice in queue.stuck():
-        stamping.reconcile(invoice)
+    # One listing per customer and date for all of them (a lot is mostly one customer).
+    stamping.reconcile_many(queue.stuck())
     for invoice in queue.lost():
         stamping.enqueue(invoice, invoice.version, check=False, keep_place=True)
     for item, invoice in lots.not_yet_queued():
