@@ -590,3 +590,38 @@ def test_a_product_unit_changed_while_the_invoice_waits_in_line_is_never_stamped
     with consumer(app):
         assert wait_for(lambda: statuses(app, [invoice_id]) == ["draft"])
     assert (invoicing.invoice(invoice_id).problem_code, posts(sandbox)) == ("desactualizada", 0)
+
+
+def test_requeue_after_a_dead_worker_lists_each_customer_and_day_once(invoicing, app, sandbox):
+    """ATTACK3 Q6: five invoices a dead worker posted (nothing reached Alegra) cost one listing,
+    not one per invoice plus another before each goes back in line."""
+    import datetime
+    from datetime import timedelta
+
+    from apunto_fact import documents
+    from apunto_fact.documents import StampAttempt
+    from apunto_fact.invoices.models import Invoice
+    from apunto_fact.jobs import stamps
+    from apunto_fact.timeutil import utcnow
+    from conftest import sandbox_control
+
+    ids = [invoicing.draft() for _ in range(5)]
+    for invoice_id in ids:
+        invoicing.stamp(invoice_id)
+    app.extensions["jobs"].huey.flush()
+    lookup = {"client_id": "987654321", "date": datetime.date.today().isoformat()}
+    long_ago = utcnow() - timedelta(seconds=app.config["RECONCILE_GRACE_SECONDS"] + 60)
+    with app.app_context():
+        for invoice_id in ids:
+            invoice = db.session.get(Invoice, invoice_id)
+            assert documents.transition(invoice, "stamping", only_from=("queued",), commit=False)
+            attempt = StampAttempt.open_for(invoice, os.urandom(10).hex(), invoice.version,
+                                            lookup=lookup, owner=documents.owner.me())
+            attempt.posted_at = long_ago
+            db.session.commit()
+        sandbox_control(sandbox, "stats/reset")
+        given = []
+        stamps.requeue(set(), lambda *task: given.append(task))
+        db.session.remove()
+    assert (sandbox_calls(sandbox)["calls"].get("GET /invoices"), statuses(app, ids)) == \
+        (1, ["queued"] * 5)

@@ -105,9 +105,12 @@ def stamp(invoice, version):
     return Outcome(invoice)
 
 
-def _before_claim(invoice, version, check=True):
-    """What stops a claim before it is tried (an Outcome), or None: late CFDI, stale, not ready."""
-    if _searchable(invoice):
+def _before_claim(invoice, version, check=True, read=True):
+    """What stops a claim before it is tried (an Outcome), or None: late CFDI, stale, not ready.
+
+    read=False only when the caller has just read Alegra for this invoice (reconcile).
+    """
+    if read and _searchable(invoice):
         # An earlier attempt may have landed after we gave up on it: read before posting.
         reconcile(invoice)
         if not invoice.editable:
@@ -156,18 +159,19 @@ QUEUE_DOWN = ("La cola de timbrado no respondió, así que la factura no quedó 
               "como borrador; no se envió nada a Alegra. Intenta de nuevo en un momento.")
 
 
-def enqueue(invoice, version, check=True, keep_place=False):
+def enqueue(invoice, version, check=True, keep_place=False, read=True):
     """Check, then move draft|rejected → queued on the version the user saw, and hand it to
     the queue's workers; return an Outcome (at once: the stamp happens in a worker).
 
     check=False when the caller has just checked readiness (a bulk lot checks all first);
-    keep_place when it goes back in line after its worker died (same queued_at).
+    keep_place when it goes back in line after its worker died (same queued_at); read=False
+    when a reconcile of it has just read Alegra (no second listing before the claim).
     If the queue's store cannot take the task, the invoice goes back to draft and says so:
     nothing is left in the queue without a task to run it.
     """
     from .. import jobs
 
-    early = _before_claim(invoice, version, check=check)
+    early = _before_claim(invoice, version, check=check, read=read)
     if early is not None:
         return early
     place = {} if keep_place and invoice.queued_at else {"queued_at": utcnow()}
@@ -776,6 +780,8 @@ def reconcile_many(invoices=None):
     resolved exactly as reconcile(invoice) resolves it alone, by its own attempt markers.
     """
     invoices = pending() if invoices is None else invoices
+    if not invoices:
+        return invoices
     try:
         listings = api.InvoiceListings(connection.make_client())
     except (crypto.KeyProblem, connection.NotConfigured) as exc:

@@ -39,9 +39,11 @@ class Jobs:
 
         # On demand (its result is kept) and every few minutes: cancellations still pending,
         # late CFDIs, missing XML/PDF. Huey keeps no result of periodic runs.
-        self.sweep = self.huey.task(name="sweep")(sweep)
+        # Ahead of stamp tasks: reconciling and downloads must not wait behind a big lot.
+        self.sweep = self.huey.task(name="sweep", priority=20)(sweep)
         minutes = app.config["JOBS_SWEEP_MINUTES"]
-        self.huey.periodic_task(crontab(minute=f"*/{minutes}"), name="periodic_sweep")(sweep)
+        self.huey.periodic_task(crontab(minute=f"*/{minutes}"), name="periodic_sweep",
+                                priority=20)(sweep)
         _stamp_tasks(self, app)
 
     def consumer(self, workers=None):

@@ -34,10 +34,12 @@ def requeue(pending, enqueue):
     request never queued are queued. Returns how many tasks were added.
     """
     added = 0
-    for invoice in queue.stuck():
-        stamping.reconcile(invoice)
+    # One listing per customer and date for all of them (a lot is mostly one customer); what
+    # was just read is not read again before going back in line.
+    just_read = {invoice.id for invoice in stamping.reconcile_many(queue.stuck())}
     for invoice in queue.lost():
-        stamping.enqueue(invoice, invoice.version, check=False, keep_place=True)
+        stamping.enqueue(invoice, invoice.version, check=False, keep_place=True,
+                         read=invoice.id not in just_read)
     for item, invoice in lots.not_yet_queued():
         lots.queue_unqueued(item, invoice)
     rows = db.session.execute(db.select(Invoice.id, Invoice.version).where(
