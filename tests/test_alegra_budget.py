@@ -194,3 +194,30 @@ def test_budget_spent_stamp_clicks_over_http_never_sleep_a_request_thread(
     calls = sandbox_calls(sandbox)["calls"]
     assert calls.get("POST /invoices") == 8
     assert not any(key.endswith("429") for key in calls), calls
+
+
+def test_an_absurd_reset_from_alegra_is_not_believed(app, connected, sandbox):
+    """Alegra (or a proxy) says the window resets in 999,999,999 s: the installation waits at
+    most one window, never that long (ATTACK3 Q7)."""
+    set_faults(sandbox, rate_limit=1, window=1e9)
+    with app.app_context():
+        from apunto_fact.settings import alegra
+        client = alegra.make_client()
+        client.get("/company")  # the window's only request; it answers reset 999999999
+        remaining, reset = client.budget.state()
+    assert remaining == 0 and 0 < reset <= 65
+
+
+def test_a_stored_reset_beyond_one_window_counts_as_over(app):
+    """A row written before the clamp (or a clock that jumped back) does not block Alegra."""
+    now = [1000.0]
+    with app.app_context():
+        with db.engine.begin() as connection:
+            connection.execute(budget_module.budget_table.insert().values(
+                key=KEY, remaining=0, reset_at=now[0] + 999_999_999))
+        shared = Budget(KEY, may_wait=True, clock=lambda: now[0],
+                        sleep=lambda s: pytest.fail(f"slept {s} s"))
+        assert shared.state() == (shared.limit, 0.0)
+        shared.wait_for_room()
+        shared.acquire()
+        assert shared.state() == (shared.limit - 1, 60.0)

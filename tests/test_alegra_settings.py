@@ -178,3 +178,25 @@ def test_status_recovers_after_credentials_are_fixed(connected):
     assert "Sin conexión" in connected.post(STATUS, htmx=True).get_data(as_text=True)
     save(connected)
     assert "Conectado" in connected.post(STATUS, htmx=True).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("spent_by", ["our budget", "alegra"])
+def test_checking_while_the_minute_is_spent_leaves_the_connection_as_it_was(
+        app, invoicing, sandbox, spent_by):
+    """«Probar conexión» pressed while a lot spends Alegra's minute: nothing is known about the
+    credentials, so the connection stays verified and Timbrar keeps working (ATTACK3 Q10)."""
+    from apunto_fact.invoices import readiness
+    from apunto_fact.invoices.models import Invoice
+    from apunto_fact.settings import alegra
+    if spent_by == "alegra":
+        set_faults(sandbox, rate_limit=0)
+    else:
+        with app.test_request_context():
+            alegra.make_client().budget.observe(remaining=0, reset_seconds=50)
+    html = invoicing.user.post(STATUS, htmx=True).get_data(as_text=True)
+    assert "No se pudo comprobar ahora" in html and "La conexión sigue como estaba" in html
+    assert "Conectado" in html and "Sin conexión" not in html
+    invoice_id = invoicing.draft()
+    with app.test_request_context():
+        assert alegra.connection().status == "connected"
+        assert readiness.problems(db.session.get(Invoice, invoice_id)) == []

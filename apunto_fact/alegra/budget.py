@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
+from .client import MAX_RESET_SECONDS
 from .client import AlegraError
 
 log = logging.getLogger(__name__)
@@ -33,11 +34,14 @@ budget_table = db.Table(
     db.Column("reset_at", db.Float, nullable=False),
 )
 
+# A stored reset beyond one window from now (written before the clamp, or a clock that jumped
+# back) counts as over: a bad row must not block Alegra for longer than a window.
+_OVER = "(reset_at <= :now OR reset_at > :horizon)"
 _TAKE = text(
     "UPDATE alegra_budget SET "
-    "remaining = CASE WHEN reset_at <= :now THEN :limit - 1 ELSE remaining - 1 END, "
-    "reset_at = CASE WHEN reset_at <= :now THEN :now + :window ELSE reset_at END "
-    "WHERE key = :key AND (reset_at <= :now OR remaining > 0)")
+    f"remaining = CASE WHEN {_OVER} THEN :limit - 1 ELSE remaining - 1 END, "
+    f"reset_at = CASE WHEN {_OVER} THEN :now + :window ELSE reset_at END "
+    f"WHERE key = :key AND ({_OVER} OR remaining > 0)")
 # A reset later than the one stored means Alegra opened a new window: believe its count.
 # Within the same window keep the lower figure: requests in flight are not in the header yet.
 _OBSERVE = text(
@@ -79,7 +83,8 @@ class Budget:
     def take(self):
         """Reserve one request: 0 when granted, else the seconds until the window resets."""
         now = self.clock()
-        params = {"key": self.key, "now": now, "limit": self.limit, "window": WINDOW_SECONDS}
+        params = {"key": self.key, "now": now, "limit": self.limit, "window": WINDOW_SECONDS,
+                  "horizon": now + MAX_RESET_SECONDS}
         try:
             with self.app.app_context(), db.engine.begin() as connection:
                 if connection.execute(_TAKE, params).rowcount == 1:
@@ -116,8 +121,9 @@ class Budget:
 
     def observe(self, remaining, reset_seconds):
         """Adopt what Alegra's X-Rate-Limit-* headers said after a response."""
-        params = {"key": self.key, "remaining": max(int(remaining), 0),
-                  "reset_at": self.clock() + max(reset_seconds or 0, 0)}
+        reset_seconds = min(max(reset_seconds or 0, 0), MAX_RESET_SECONDS)
+        params = {"key": self.key, "remaining": min(max(int(remaining), 0), self.limit),
+                  "reset_at": self.clock() + reset_seconds}
         try:
             with self.app.app_context(), db.engine.begin() as connection:
                 if connection.execute(_OBSERVE, params).rowcount == 0:
@@ -133,7 +139,12 @@ class Budget:
             row = connection.execute(text(
                 "SELECT remaining, reset_at FROM alegra_budget WHERE key = :key"),
                 {"key": self.key}).first()
-        return None if row is None else (row[0], max(row[1] - self.clock(), 0.0))
+        if row is None:
+            return None
+        seconds = row[1] - self.clock()
+        if seconds > MAX_RESET_SECONDS:
+            return (self.limit, 0.0)  # an unbelievable reset: the window is over (_OVER)
+        return (row[0], max(seconds, 0.0))
 
 
 def for_user(base_url, email, may_wait=None):

@@ -79,6 +79,18 @@ def _header_int(headers, name):
     return _int_or_none(headers.get(name))
 
 
+# Alegra's window is one minute (alegra-api.md §1.6). A reset announced beyond it (a header in
+# epoch seconds or milliseconds, a proxy's garbage) is not believed: it would stop every call
+# to Alegra and the whole queue for that long, even after Alegra is healthy again.
+MAX_RESET_SECONDS = 65
+
+
+def _reset_header(headers):
+    """X-Rate-Limit-Reset in seconds, clamped to what one Alegra window can last."""
+    reset = _header_int(headers, "X-Rate-Limit-Reset")
+    return None if reset is None else min(max(reset, 0), MAX_RESET_SECONDS)
+
+
 class AlegraClient:
     """A small Alegra API client; one instance per configured account."""
 
@@ -204,7 +216,7 @@ class AlegraClient:
 
     def _http_error(self, response, body):
         status = response.status_code
-        reset = _header_int(response.headers, "X-Rate-Limit-Reset")
+        reset = _reset_header(response.headers)
         if body is UNREADABLE:
             # A proxy's or gateway's page, not Alegra's judgement of the data: never shown
             # raw, never a rejection, and a write it answered may still have gone through.
@@ -227,7 +239,7 @@ class AlegraClient:
 
     def _remember_window(self, headers):
         remaining = _header_int(headers, "X-Rate-Limit-Remaining")
-        reset = _header_int(headers, "X-Rate-Limit-Reset")
+        reset = _reset_header(headers)
         if remaining is None:
             return
         if self.budget is not None:

@@ -117,11 +117,30 @@ def check_connection():
     except crypto.KeyProblem as exc:
         conn.status, conn.status_message = "error", str(exc)
     except AlegraError as err:
+        if err.kind == "busy" or err.status == 429:
+            return _not_checked(err)
         _store_error(conn, err)
     else:
         conn.status, conn.status_message = "connected", None
         conn.company_name, conn.company_rfc = info.name, info.rfc
     db.session.commit()
+    return conn
+
+
+def _not_checked(err):
+    """Alegra's per-minute limit (our shared budget or its 429) says nothing about the
+    credentials: the stored status stays as it was — a spent minute during a lot must not mark
+    the connection unverified and block every Timbrar — and the page says why it was not
+    checked (conn.not_checked, for this answer only)."""
+    db.session.rollback()
+    conn = connection()
+    wait = f"intenta de nuevo en {err.reset} s" if err.reset is not None else (
+        "intenta de nuevo en menos de un minuto")
+    status = f" (HTTP {err.status}: {err.message})" if err.status == 429 else ""
+    conn.not_checked = (
+        f"No se pudo comprobar ahora{status}: se alcanzó el límite de solicitudes por minuto "
+        f"de Alegra; se restablece en {err.reset if err.reset is not None else 'menos de 60'} s. "
+        f"La conexión sigue como estaba; {wait}.")
     return conn
 
 
