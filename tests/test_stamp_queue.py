@@ -592,6 +592,7 @@ def test_a_product_unit_changed_while_the_invoice_waits_in_line_is_never_stamped
     assert (invoicing.invoice(invoice_id).problem_code, posts(sandbox)) == ("desactualizada", 0)
 
 
+@pytest.mark.usefixtures("queue_config")
 def test_requeue_after_a_dead_worker_lists_each_customer_and_day_once(invoicing, app, sandbox):
     """ATTACK3 Q6: five invoices a dead worker posted (nothing reached Alegra) cost one listing,
     not one per invoice plus another before each goes back in line."""
