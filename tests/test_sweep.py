@@ -76,3 +76,32 @@ def test_a_sweep_out_of_time_leaves_the_rest_for_the_next_and_says_so(invoicing,
     assert (counts["archived"], left) == (1, 2)
     home = invoicing.user.get("/").get_data(as_text=True)
     assert "se descargaron 1 de 3 comprobantes" in home and "Quedan 2 para la siguiente" in home
+
+
+def test_the_sweep_looks_for_an_old_attempts_late_cfdi_only_when_a_check_falls_due(
+        invoicing, sandbox, app):
+    """ATTACK3 Q8: not at every sweep for three days (that took Alegra's whole budget)."""
+    from datetime import timedelta
+
+    from apunto_fact.documents import StampAttempt
+    from apunto_fact.timeutil import utcnow
+
+    invoice = invoicing.stamped()
+    with app.app_context():
+        attempt = StampAttempt.query.filter_by(document_id=invoice.id).one()
+        attempt.outcome = "not_found"  # as if an earlier try was concluded «no creada»
+        attempt_id = attempt.id
+        db.session.commit()
+
+    def sweep_lists_after(minutes):
+        with app.app_context():
+            attempt = db.session.get(StampAttempt, attempt_id)
+            attempt.posted_at = utcnow() - timedelta(minutes=minutes)
+            db.session.commit()
+            sandbox_control(sandbox, "stats/reset")
+            work.sweep()
+            db.session.remove()
+        return sandbox_calls(sandbox)["calls"].get("GET /invoices", 0) > 0
+
+    # 92 min: the 90-minute check fell due 2 minutes ago; 100 min: the next is at 180.
+    assert (sweep_lists_after(92), sweep_lists_after(100)) == (True, False)

@@ -59,6 +59,11 @@ LATE_WINDOW = timedelta(days=3)
 # An attempt concluded "not found" whose draft was edited afterwards (service.save marks it).
 EDITED_SINCE = "not_found_edited"
 LATE_OUTCOMES = ("unknown", "not_found", EDITED_SINCE)
+# When the queue's sweep looks again for an old attempt's late CFDI (ages of the attempt):
+# often at first, then rarely. Reading at every 5-minute sweep for three days took Alegra's
+# whole per-minute budget after a burst of failures (ATTACK3 Q8).
+LATE_CHECKS = tuple(timedelta(minutes=m) for m in (5, 10, 20, 40, 90, 180, 360, 720, 1440,
+                                                   2160, 2880, 3600, 4310))
 VOID_IN_FLIGHT = "Solicitando la cancelación a Alegra…"
 SAT_REJECTED = ("El SAT rechazó la factura (según Alegra). Revisa los datos del cliente y vuelve "
                 "a timbrar.")
@@ -757,12 +762,18 @@ def cancel(invoice, motive, replacement_uuid=None):
     return Outcome(invoice)
 
 
-def pending():
-    """Invoices that reconcile should look at (including late CFDIs of old attempts)."""
+def pending(period=None):
+    """Invoices that reconcile should look at (including late CFDIs of old attempts).
+
+    With period (the queue's sweep), an old attempt's late CFDI is looked for only when one
+    of LATE_CHECKS fell due within the last period, not on every sweep for three days.
+    """
     late = db.select(StampAttempt.document_id).where(
         StampAttempt.document_type == Invoice.DOCUMENT_TYPE,
         StampAttempt.outcome.in_(LATE_OUTCOMES),
         StampAttempt.posted_at > utcnow() - LATE_WINDOW)
+    if period is not None:
+        late = _due(late, period)
     voids = db.select(StampAttempt.document_id).where(
         StampAttempt.document_type == Invoice.DOCUMENT_TYPE,
         StampAttempt.void_status == "requested")
@@ -770,6 +781,14 @@ def pending():
         Invoice.status.in_(documents.states.IN_PROGRESS) | Invoice.id.in_(late) |
         Invoice.id.in_(voids)
     ).order_by(Invoice.id).all()
+
+
+def _due(late, period):
+    """The ids of late whose attempt reached one of LATE_CHECKS within the last period."""
+    now = utcnow()
+    rows = db.session.execute(late.add_columns(StampAttempt.posted_at)).all()
+    return sorted({document_id for document_id, posted_at in rows
+                   if any(now - period < posted_at + check <= now for check in LATE_CHECKS)})
 
 
 def reconcile_many(invoices=None):

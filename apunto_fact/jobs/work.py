@@ -38,7 +38,8 @@ def sweep(clock=time.monotonic):
     except (connection.NotConfigured, crypto.KeyProblem):
         return counts
     # One listing per customer and date serves all of its unknown invoices.
-    counts["checked"] += len(stamping.reconcile_many())
+    period = timedelta(minutes=current_app.config["JOBS_SWEEP_MINUTES"])
+    counts["checked"] += len(stamping.reconcile_many(stamping.pending(period)))
     for payment in rep.pending():
         rep.reconcile(payment)
         counts["checked"] += 1
