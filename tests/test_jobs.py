@@ -63,7 +63,7 @@ def test_the_queue_lives_in_the_instance_folder_unless_redis_is_configured(app, 
     assert huey.storage.filename == os.path.join(app.instance_path, "jobs.sqlite")
     monkeypatch.setenv("APUNTO_JOBS_REDIS_URL", "redis://127.0.0.1:6399/0")
     other = create_app(config)
-    assert type(other.extensions["jobs"].huey).__name__ == "RedisHuey"
+    assert type(other.extensions["jobs"].huey).__name__ == "PriorityRedisHuey"
 
 
 def test_flask_serve_runs_the_queue_in_the_same_command(invoicing, app, sandbox):

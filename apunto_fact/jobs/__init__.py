@@ -12,7 +12,7 @@ import os
 import signal
 
 from flask import current_app
-from huey import RedisHuey
+from huey import PriorityRedisHuey
 from huey import SqliteHuey
 from huey import crontab
 from huey.consumer import Consumer
@@ -126,7 +126,8 @@ class _StandaloneConsumer(Consumer):
 def _storage(app):
     url = app.config.get("JOBS_REDIS_URL")
     if url:
-        return RedisHuey("apunto-fact", url=url)
+        # Priority: housekeeping (requeue, sweep) goes ahead of hundreds of queued stamps.
+        return PriorityRedisHuey("apunto-fact", url=url)
     path = app.config.get("JOBS_SQLITE_PATH") or os.path.join(app.instance_path, "jobs.sqlite")
     return SqliteHuey("apunto-fact", filename=path)
 
