@@ -177,6 +177,9 @@ def main(argv=None):
 
     def on_signal(signum, frame):
         raise KeyboardInterrupt
+    # Explicitly for SIGINT too: started in the background by a non-interactive shell (CI,
+    # nohup), a process inherits SIGINT ignored and Python then keeps ignoring Ctrl+C.
+    signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
         own_redis = not env.get("APUNTO_JOBS_REDIS_URL")
