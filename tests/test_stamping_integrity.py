@@ -243,13 +243,22 @@ def test_slow_alegra_with_other_tabs_pressing_meanwhile_over_http(invoicing, ser
     assert (invoicing.invoice(invoice_id).status, len(rows)) == ("stamped", 1)
 
 
-@pytest.mark.usefixtures("fast_app_config")
+@pytest.fixture
+def late_post_config(app_config):
+    """Stamp timeout 0.6 s and a grace (1 + 0.6 + 10 s) well beyond a POST landing at 4 s."""
+    app_config.update(FAST, RECONCILE_MARGIN_SECONDS=10.0)
+    return app_config
+
+
+@pytest.mark.usefixtures("late_post_config")
 def test_slow_alegra_then_user_retries_gives_one_cfdi(invoicing, sandbox):
     """POST answered after our timeout: unknown, a retry is refused, reading adopts it."""
     invoice_id = invoicing.draft()
     before = len(invoicing.sandbox_invoices())
+    # Lands 3.4 s after our timeout: the read right after it must not see it yet, even on a
+    # busy machine (with 1.5 s the 0.9 s of slack was sometimes not enough).
     set_faults(sandbox, rules=[{"method": "POST", "path": "/invoices", "action": "delay",
-                                "delay": 1.5}])
+                                "delay": 4.0}])
     first = invoicing.stamp(invoice_id)
     assert invoicing.invoice(invoice_id).status == "unknown"
     assert "aún puede llegar" in first.get_data(as_text=True)
