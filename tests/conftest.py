@@ -140,6 +140,24 @@ def assert_cfdis_obey_the_sat(server):
     assert failures == [], failures
 
 
+def sql_statements(app, fn):
+    """The SQL statements (lower-cased) the app's engine ran while fn() ran."""
+    from sqlalchemy import event
+    seen = []
+    with app.app_context():
+        from apunto_fact.extensions import db
+        engine = db.engine
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement.lower())
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        fn()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return seen
+
+
 @contextlib.contextmanager
 def private_sandbox(folder, **options):
     """A sandbox with a fresh account for one test; its CFDIs are checked against the SAT."""

@@ -4,13 +4,13 @@ from decimal import Decimal
 from urllib.parse import quote
 
 import pytest
-from sqlalchemy import event
 from sqlalchemy import text
 
 from apunto_fact import catalog
 from apunto_fact.customers.models import Customer
 from apunto_fact.extensions import db
 from apunto_fact.products.models import Product
+from conftest import sql_statements
 
 HX = {"HX-Request": "true"}
 NAMES = {"CACX7605101P8": "XOCHILT CASAS CHÁVEZ", "EKU9003173C9": "ESCUELA KEMPER URGATE",
@@ -86,28 +86,13 @@ def test_customer_autocomplete_lists_matches_in_name_order(app, customers, user)
         str(customers["TAL900101XY2"]), str(customers["CACX7605101P8"])]
 
 
-def _statements(app, fn):
-    seen = []
-    with app.app_context():
-        engine = db.engine
-
-    def record(conn, cursor, statement, *args):
-        seen.append(statement.lower())
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        fn()
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    return seen
-
-
 def test_keystrokes_read_the_index_never_count_offset_or_scan(app, customers, user):
     def type_():
         for url in ("/facturas/buscar-cliente?cliente_q=ch", "/facturas/buscar-cliente?cliente_q=chav",
                     "/clientes/?q=fer", "/productos/?q=tor", "/facturas/buscar-producto?producto_q=t",
                     f"/clientes/?despues={customers['CACX7605101P8']}"):
             assert user.get(url, headers=HX).status_code == 200
-    statements = _statements(app, type_)
+    statements = sql_statements(app, type_)
     searched = [s for s in statements if "from customers" in s or "from products" in s]
     assert searched and not [s for s in statements if "count(" in s]
     # The next page starts after a row (SQLite's dialect writes OFFSET 0 with every LIMIT).

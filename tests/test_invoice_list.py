@@ -13,6 +13,7 @@ from apunto_fact.extensions import db
 from apunto_fact.invoices import service
 from apunto_fact.invoices.models import Invoice
 from apunto_fact.timeutil import utcnow
+from conftest import sql_statements
 
 DAY = datetime.date(2026, 10, 1)
 
@@ -141,28 +142,13 @@ def test_a_mangled_cursor_shows_the_first_page(app, listed, user):
         response.get_data(as_text=True)
 
 
-def _statements(app, fn):
-    seen = []
-    with app.app_context():
-        engine = db.engine
-
-    def record(conn, cursor, statement, *args):
-        seen.append(statement.lower())
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        fn()
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    return seen
-
-
 def test_no_count_on_keystrokes(app, listed, user):
     def type_():
         for url in ("/facturas/buscar-cliente?cliente_q=ta", "/facturas/buscar-cliente?cliente_q=tall",
                     "/facturas/?q=her", "/facturas/?q=hermanos&estado=stamped",
                     "/facturas/buscar-producto?producto_q=s"):
             assert user.get(url, headers={"HX-Request": "true"}).status_code == 200
-    statements = _statements(app, type_)
+    statements = sql_statements(app, type_)
     assert statements and not [s for s in statements if "count(" in s]
 
 

@@ -70,14 +70,7 @@ def test_flask_serve_runs_the_queue_in_the_same_command(invoicing, app, sandbox)
     """One command: the server's own process takes a queued sweep and archives the files."""
     from test_stamping_integrity import _free_port
     from test_stamping_integrity import _serve
-    invoice_id = invoicing.draft()
-    invoicing.stamp(invoice_id)
-    _forget_files(app, invoice_id)
-    real_queue(app)
-    with app.app_context():
-        result = jobs.queue().sweep()
-        db.session.remove()
-        db.engine.dispose()
+    invoice_id, result = _queued_sweep(invoicing, app)
     database_url = app.config["SQLALCHEMY_DATABASE_URI"]
     process, _ = _serve(app.instance_path, _free_port(), sandbox.url,
                         database_url if not database_url.startswith("sqlite") else None)
